@@ -1,0 +1,454 @@
+"""Writes of members: enrolment with its eligibility rules, status changes, exits, credit imports.
+
+Each function here is the only way to make its change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.dates import add_years
+from members.errors import (
+    AgeOutOfRange,
+    AlreadyEnrolled,
+    CreditCheckFailed,
+    CreditImportInvalid,
+    DomainError,
+    HasDependants,
+    HealthDeclarationFailed,
+    InvalidIdNumber,
+    InvalidTransition,
+)
+from members.identity import (
+    ResidentId,
+    decrypt_id_number,
+    encrypt_id_number,
+    hash_id_number,
+    mask_id_number,
+    parse_resident_id,
+)
+from members.models import (
+    LIVE_STATUSES,
+    CreditImport,
+    CreditRecord,
+    CreditSource,
+    Membership,
+    MembershipStatus,
+    Person,
+    Plan,
+    Relationship,
+    User,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- eligibility -------------------------------------------------------------------------------
+
+
+def eligibility_check_age(*, plan: Plan, birth_date: date, on: date) -> None:
+    """30 days old joins, 29 does not; the day before the 60th birthday joins, the birthday does not."""
+    if (on - birth_date).days < plan.min_age_days:
+        raise AgeOutOfRange(
+            _("A baby can join from %(days)s days old; this one is %(age)s days old.")
+            % {"days": plan.min_age_days, "age": max((on - birth_date).days, 0)}
+        )
+    if on >= add_years(birth_date, plan.max_entry_age_years + 1):
+        raise AgeOutOfRange(
+            _("People can join up to the day before their %(age)sth birthday; this person is too old to join.")
+            % {"age": plan.max_entry_age_years + 1}
+        )
+
+
+def eligibility_check_health(*, plan: Plan, answers: Mapping[str, bool]) -> dict[str, bool]:
+    """Every question answered; any “yes” means not eligible. Returns the declaration to keep."""
+    codes = list(plan.health_questions.values_list("code", flat=True))
+    missing = [code for code in codes if not isinstance(answers.get(code), bool)]
+    if missing:
+        raise DomainError(
+            _("Answer every health question (missing: %(codes)s).") % {"codes": ", ".join(missing)},
+            field="health_declaration",
+        )
+    unknown = sorted(set(answers) - set(codes))
+    if unknown:
+        raise DomainError(
+            _("These are not questions of the plan: %(codes)s.") % {"codes": ", ".join(unknown)},
+            field="health_declaration",
+        )
+    if any(answers[code] for code in codes):
+        raise HealthDeclarationFailed()
+    return {code: bool(answers[code]) for code in codes}
+
+
+@dataclass(frozen=True)
+class CreditDecision:
+    status: str  # waiting or pending_review
+    source: str
+    score: int | None
+
+
+def eligibility_check_credit(*, plan: Plan, resident_id: ResidentId, attested_score: int | None) -> CreditDecision:
+    """A score attested by a partner, else the bureau record; no record at all → an admin decides."""
+    if attested_score is not None:
+        if attested_score < plan.credit_min_score:
+            raise CreditCheckFailed()
+        return CreditDecision(MembershipStatus.WAITING, CreditSource.ATTESTED, attested_score)
+    record = CreditRecord.objects.filter(id_number_hash=hash_id_number(resident_id.number)).first()
+    if record is None:
+        return CreditDecision(MembershipStatus.PENDING_REVIEW, CreditSource.RECORD, None)
+    if record.dishonest_debtor or record.score < plan.credit_min_score:
+        raise CreditCheckFailed()
+    return CreditDecision(MembershipStatus.WAITING, CreditSource.RECORD, record.score)
+
+
+# --- enrolment -----------------------------------------------------------------------------------
+
+
+def person_get_or_create(*, resident_id: ResidentId, name: str, phone: str = "") -> Person:
+    person, created = Person.objects.get_or_create(
+        id_number_hash=hash_id_number(resident_id.number),
+        defaults={
+            "name": name,
+            "id_number_encrypted": encrypt_id_number(resident_id.number),
+            "id_number_masked": resident_id.masked,
+            "birth_date": resident_id.birth_date,
+            "sex": resident_id.sex,
+            "phone": phone,
+        },
+    )
+    if not created and (person.name != name or (phone and person.phone != phone)):
+        person.name = name
+        person.phone = phone or person.phone
+        person.save(update_fields=["name", "phone"])
+    return person
+
+
+def membership_enrol(
+    *,
+    plan: Plan,
+    name: str,
+    id_number: str,
+    health_answers: Mapping[str, bool],
+    relationship: str = Relationship.SELF,
+    payer: Membership | None = None,
+    account: User | None = None,
+    phone: str = "",
+    attested_score: int | None = None,
+    external_ref: str = "",
+    on: date | None = None,
+) -> Membership:
+    """Enrol one person on the day `on` (today), after the identity, age, health and credit checks."""
+    on = on or timezone.localdate()
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Enter the person's name as on their ID card."), field="name")
+    resident_id = parse_resident_id(id_number)
+    if relationship not in Relationship.values:
+        raise DomainError(_("Choose who this person is to the payer."), field="relationship")
+    if (relationship == Relationship.SELF) != (payer is None):
+        raise DomainError(
+            _("A family member needs a payer, and a payer joins as “self”."), field="relationship"
+        )
+    if payer is not None:
+        _check_payer_can_add(payer=payer, relationship=relationship)
+    eligibility_check_age(plan=plan, birth_date=resident_id.birth_date, on=on)
+    declaration = eligibility_check_health(plan=plan, answers=health_answers)
+    if payer is None:
+        credit = eligibility_check_credit(plan=plan, resident_id=resident_id, attested_score=attested_score)
+    else:
+        # The payer is the one charged, so a dependant rides on the payer's credit check.
+        credit = CreditDecision(MembershipStatus.WAITING, CreditSource.PAYER, None)
+
+    try:
+        with transaction.atomic():
+            person = person_get_or_create(resident_id=resident_id, name=name, phone=phone)
+            # Lock the person so two enrolments of the same person queue up here; the partial
+            # unique index (one live membership per person and plan) backs this up.
+            Person.objects.select_for_update().filter(pk=person.pk).first()
+            if Membership.objects.filter(person=person, plan=plan, status__in=LIVE_STATUSES).exists():
+                raise AlreadyEnrolled()
+            membership = Membership.objects.create(
+                plan=plan,
+                person=person,
+                account=account if payer is None else None,
+                payer=payer,
+                relationship=relationship,
+                status=credit.status,
+                status_reason="no_credit_record" if credit.status == MembershipStatus.PENDING_REVIEW else "",
+                joined_on=on,
+                waiting_period_ends=on + timedelta(days=plan.waiting_period_days),
+                health_declaration=declaration,
+                credit_source=credit.source,
+                credit_score=credit.score,
+                external_ref=external_ref,
+            )
+    except IntegrityError as exc:
+        raise AlreadyEnrolled() from exc
+    logger.info("membership %s enrolled person %s status %s", membership.pk, person.id_number_masked, membership.status)
+    return membership
+
+
+def _check_payer_can_add(*, payer: Membership, relationship: str) -> None:
+    if not payer.is_payer or payer.status not in (MembershipStatus.WAITING, MembershipStatus.ACTIVE):
+        raise DomainError(
+            _("Family members can be added once the payer's own membership is confirmed."), field="payer"
+        )
+    if relationship == Relationship.SPOUSE and payer.dependants.filter(
+        relationship=Relationship.SPOUSE, status__in=LIVE_STATUSES
+    ).exists():
+        raise DomainError(_("A spouse is already in this household."), field="relationship")
+
+
+# --- status changes ------------------------------------------------------------------------------
+
+_ADMIN_TRANSITIONS: dict[str, set[str]] = {
+    MembershipStatus.PENDING_REVIEW: {MembershipStatus.WAITING, MembershipStatus.EXITED},
+    MembershipStatus.WAITING: {MembershipStatus.EXITED, MembershipStatus.REMOVED, MembershipStatus.EXPELLED},
+    MembershipStatus.ACTIVE: {MembershipStatus.EXITED, MembershipStatus.REMOVED, MembershipStatus.EXPELLED},
+}
+
+
+def membership_change_status(
+    *, membership: Membership, status: str, reason: str, by: User | None, on: date | None = None
+) -> Membership:
+    """An administrator's status change, with a reason that goes into the audit history."""
+    on = on or timezone.localdate()
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give a reason for the status change."), field="reason")
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().select_related("plan").get(pk=membership.pk)
+        if status not in _ADMIN_TRANSITIONS.get(locked.status, set()):
+            raise InvalidTransition(
+                _("A member who is “%(from)s” cannot be made “%(to)s”.")
+                % {"from": locked.get_status_display(), "to": MembershipStatus(status).label}
+            )
+        if status not in LIVE_STATUSES and locked.is_payer and locked.dependants.filter(status__in=LIVE_STATUSES).exists():
+            raise HasDependants(
+                _("This payer still pays for family members in the plan: change their status first.")
+            )
+        fields = ["status", "status_reason"]
+        if locked.status == MembershipStatus.PENDING_REVIEW and status == MembershipStatus.WAITING:
+            # Approved after review: coverage, and so the waiting period, starts on the decision day.
+            locked.joined_on = on
+            locked.waiting_period_ends = on + timedelta(days=locked.plan.waiting_period_days)
+            locked.credit_source = CreditSource.ADMIN
+            fields += ["joined_on", "waiting_period_ends", "credit_source"]
+        if status not in LIVE_STATUSES:
+            locked.ended_on = on
+            fields.append("ended_on")
+        locked.status = status
+        locked.status_reason = reason
+        locked._change_reason = reason  # type: ignore[attr-defined]  # read by simple-history
+        if by is not None:
+            locked._history_user = by  # type: ignore[attr-defined]
+        locked.save(update_fields=fields)
+    return locked
+
+
+def membership_exit(*, membership: Membership, by: User | None, on: date | None = None) -> Membership:
+    """Leave the plan, free, at any time; a payer leaves after their dependants."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        if locked.status not in LIVE_STATUSES:
+            raise InvalidTransition(_("This membership has already ended."))
+        if locked.is_payer and locked.dependants.filter(status__in=LIVE_STATUSES).exists():
+            raise HasDependants()
+        locked.status = MembershipStatus.EXITED
+        locked.status_reason = "voluntary"
+        locked.ended_on = on
+        locked._change_reason = "exit"  # type: ignore[attr-defined]
+        if by is not None:
+            locked._history_user = by  # type: ignore[attr-defined]
+        locked.save(update_fields=["status", "status_reason", "ended_on"])
+    return locked
+
+
+@dataclass(frozen=True)
+class DailyResult:
+    activated: int
+    aged_out: int
+
+
+def memberships_daily(*, on: date | None = None, chunk: int = 5000) -> DailyResult:
+    """The daily job: waiting periods that ended before `on` become active; 60th birthdays exit.
+
+    Only the members whose status changes today are touched (a day's worth, not the whole plan),
+    in chunks, each with its history row so the audit trail stays whole. Safe to run twice.
+    """
+    on = on or timezone.localdate()
+    activated = 0
+    aged_out = 0
+    for plan in Plan.objects.all():
+        activated += _bulk_transition(
+            Membership.objects.filter(plan=plan, status=MembershipStatus.WAITING, waiting_period_ends__lt=on),
+            status=MembershipStatus.ACTIVE, reason="waiting_period_over", ended_on=None, chunk=chunk,
+        )
+        aged_out += _bulk_transition(
+            Membership.objects.filter(
+                plan=plan,
+                status__in=LIVE_STATUSES,
+                person__birth_date__lte=add_years(on, -plan.age_out_years),
+            ),
+            status=MembershipStatus.EXITED, reason="age_out", ended_on=on, chunk=chunk,
+        )
+    return DailyResult(activated=activated, aged_out=aged_out)
+
+
+def _bulk_transition(queryset, *, status: str, reason: str, ended_on: date | None, chunk: int) -> int:  # type: ignore[no-untyped-def]
+    from simple_history.utils import bulk_update_with_history
+
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(queryset.select_for_update(skip_locked=True).order_by("pk")[:chunk])
+            if not batch:
+                return done
+            for membership in batch:
+                membership.status = status
+                membership.status_reason = reason
+                if ended_on is not None:
+                    membership.ended_on = ended_on
+            bulk_update_with_history(
+                batch, Membership, ["status", "status_reason", "ended_on"],
+                batch_size=1000, default_change_reason=reason,
+            )
+            done += len(batch)
+
+
+# --- credit records --------------------------------------------------------------------------
+
+CREDIT_CSV_COLUMNS = ("id_number", "score", "dishonest_debtor")
+_TRUE = {"1", "true", "yes", "y", "是"}
+_FALSE = {"0", "false", "no", "n", "否", ""}
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    line: int
+    id_number: str
+    score: int
+    dishonest_debtor: bool
+
+    @property
+    def masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+def credit_file_parse(*, content: bytes) -> list[CreditRow]:
+    """Parse a bureau CSV (id_number, score, dishonest_debtor); every bad row is reported, by line."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CreditImportInvalid([_("The file is not UTF-8 text; save it as CSV (UTF-8) and try again.")]) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if tuple(header) != CREDIT_CSV_COLUMNS:
+        raise CreditImportInvalid(
+            [_("The first line must be the header: %(cols)s.") % {"cols": ",".join(CREDIT_CSV_COLUMNS)}]
+        )
+    reader.fieldnames = header
+    rows: list[CreditRow] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for line, raw in enumerate(reader, start=2):
+        if None in raw or any(v is None for v in raw.values()):
+            errors.append(_("Line %(line)s: expected 3 columns.") % {"line": line})
+            continue
+        row_errors = []
+        try:
+            resident_id = parse_resident_id(raw["id_number"])
+        except InvalidIdNumber as exc:
+            row_errors.append(str(exc.message))
+            resident_id = None
+        score_text = raw["score"].strip()
+        score = int(score_text) if score_text.isdigit() else None
+        if score is None or score > 1000:
+            row_errors.append(_("the score must be a whole number from 0 to 1000, not “%(v)s”") % {"v": score_text})
+        flag = raw["dishonest_debtor"].strip().lower()
+        if flag not in _TRUE | _FALSE:
+            row_errors.append(_("dishonest_debtor must be yes or no, not “%(v)s”") % {"v": flag})
+        if resident_id is not None and resident_id.number in seen:
+            row_errors.append(_("the same ID number is on line %(other)s") % {"other": seen[resident_id.number]})
+        if row_errors or resident_id is None or score is None:
+            errors.append(_("Line %(line)s: %(errors)s.") % {"line": line, "errors": "; ".join(row_errors)})
+            continue
+        seen[resident_id.number] = line
+        rows.append(CreditRow(line=line, id_number=resident_id.number, score=score, dishonest_debtor=flag in _TRUE))
+    if errors:
+        raise CreditImportInvalid(errors)
+    if not rows:
+        raise CreditImportInvalid([_("The file has a header but no rows.")])
+    return rows
+
+
+def credit_import_preview(*, file_name: str, content: bytes, by: User) -> tuple[CreditImport, list[CreditRow]]:
+    """Check a whole file and keep it (encrypted) for the admin to confirm; nothing is applied yet."""
+    rows = credit_file_parse(content=content)
+    payload = json.dumps([[r.id_number, r.score, r.dishonest_debtor] for r in rows])
+    credit_import = CreditImport.objects.create(
+        file_name=file_name[:200], payload_encrypted=encrypt_id_number(payload), row_count=len(rows), created_by=by
+    )
+    return credit_import, rows
+
+
+def credit_import_rows(*, credit_import: CreditImport) -> list[CreditRow]:
+    payload = json.loads(decrypt_id_number(credit_import.payload_encrypted))
+    return [CreditRow(line=i + 2, id_number=n, score=s, dishonest_debtor=d) for i, (n, s, d) in enumerate(payload)]
+
+
+def credit_import_apply(*, credit_import: CreditImport, by: User) -> int:
+    """Apply a previewed file in one transaction: every row or none. Returns the number of rows."""
+    with transaction.atomic():
+        locked = CreditImport.objects.select_for_update().get(pk=credit_import.pk)
+        if locked.status != CreditImport.Status.PREVIEWED:
+            raise InvalidTransition(_("This file has already been imported."))
+        rows = credit_import_rows(credit_import=locked)
+        now = timezone.now()
+        CreditRecord.objects.bulk_create(
+            [
+                CreditRecord(
+                    id_number_hash=hash_id_number(r.id_number),
+                    id_number_masked=r.masked,
+                    score=r.score,
+                    dishonest_debtor=r.dishonest_debtor,
+                    credit_import=locked,
+                    imported_at=now,
+                )
+                for r in rows
+            ],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["id_number_hash"],
+            update_fields=["score", "dishonest_debtor", "credit_import", "imported_at"],
+        )
+        locked.status = CreditImport.Status.APPLIED
+        locked.applied_at = now
+        locked.save(update_fields=["status", "applied_at"])
+        # The clear rows are no longer needed once applied.
+        locked.payload_encrypted = encrypt_id_number("[]")
+        locked.save(update_fields=["payload_encrypted"])
+    logger.info("credit import %s applied by user %s: %s rows", locked.pk, by.pk, len(rows))
+    return len(rows)
+
+
+__all__ = [
+    "credit_file_parse",
+    "credit_import_apply",
+    "credit_import_preview",
+    "membership_change_status",
+    "membership_enrol",
+    "membership_exit",
+    "memberships_daily",
+]

@@ -1,0 +1,39 @@
+"""The Celery app: JSON only, time limits, the beat schedule declared here in code."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mutualaid.settings")
+
+app = Celery("mutualaid")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_time_limit=30 * 60,
+    task_soft_time_limit=25 * 60,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    result_expires=24 * 3600,
+    beat_schedule={
+        # Just after Beijing midnight: waiting periods that ended yesterday, 60th birthdays today.
+        "memberships-daily": {
+            "task": "members.tasks.memberships_daily",
+            "schedule": crontab(hour=0, minute=5),
+        },
+    },
+)
+app.autodiscover_tasks()
+
+
+@app.task(name="mutualaid.ping")
+def ping() -> str:
+    """A task that does nothing but answer: the smoke test and /healthz operators use it."""
+    return "pong"

@@ -1,0 +1,100 @@
+"""Shared fixtures: the default plan, named people, and the rule for tests that need real services.
+
+Tests marked `services` need PostgreSQL (DATABASE_URL) and Redis (REDIS_URL). Locally, without them,
+they are skipped with the reason; in CI (CI set) a missing service is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from members.models import Membership, Plan, User
+
+
+def services_available() -> tuple[bool, str]:
+    if connection.vendor != "postgresql":
+        return False, "needs PostgreSQL: set DATABASE_URL"
+    if not settings.REDIS_URL:
+        return False, "needs Redis: set REDIS_URL"
+    return True, ""
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("services") is None:
+        return
+    ok, why = services_available()
+    if ok:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test against the real services: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def plan(db: Any) -> Plan:
+    from claims.seeding import conditions_seed_default
+    from members.seeding import plan_seed_default
+
+    plan = plan_seed_default()
+    conditions_seed_default(plan=plan)
+    return plan
+
+
+@pytest.fixture
+def no_answers(plan: Plan) -> dict[str, bool]:
+    """A clean health declaration: “no” to every question of the plan."""
+    return {code: False for code in plan.health_questions.values_list("code", flat=True)}
+
+
+@pytest.fixture
+def make_id() -> Callable[..., str]:
+    """Build a valid resident ID number for a birth date (region 110105, a serial, the check digit)."""
+    from tests.idnumbers import make_id_number
+
+    return make_id_number
+
+
+@pytest.fixture
+def alice(db: Any) -> User:
+    """Alice owns a household."""
+    return User.objects.create_user(username="13800000001", phone="13800000001", password="alice-pass-123")
+
+
+@pytest.fixture
+def charlie(db: Any) -> User:
+    """Charlie is an outsider with a household of his own."""
+    return User.objects.create_user(username="13800000003", phone="13800000003", password="charlie-pass-123")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> User:
+    return User.objects.create_superuser(username="admin", password="admin-pass-123", email="admin@example.com")
+
+
+@pytest.fixture
+def enrol(plan: Plan, no_answers: dict[str, bool], make_id: Callable[..., str]) -> Callable[..., Membership]:
+    """Enrol someone quickly with an attested good credit score (payers) unless told otherwise."""
+    from members.services import membership_enrol
+
+    counter = iter(range(1, 10_000))
+
+    def _enrol(
+        *, birth_date: date = date(1990, 5, 17), name: str = "张三", payer: Membership | None = None,
+        relationship: str = "self", account: User | None = None, on: date | None = None, **extra: Any,
+    ) -> Membership:
+        if payer is None and "attested_score" not in extra:
+            extra["attested_score"] = 700
+        return membership_enrol(
+            plan=plan, name=name, id_number=make_id(birth_date, serial=next(counter)),
+            health_answers=no_answers, relationship=relationship, payer=payer, account=account, on=on, **extra,
+        )
+
+    return _enrol
