@@ -98,3 +98,9 @@ def enrol(plan: Plan, no_answers: dict[str, bool], make_id: Callable[..., str]) 
         )
 
     return _enrol
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Real hashing costs half a second a password; tests check behaviour, not the hash's strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
