@@ -26,6 +26,7 @@ seed: migrate
 run: seed
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Against PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, else SQLite and in-process tasks.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -34,9 +35,21 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# The settlement benchmark (settlement against PostgreSQL's own one-row-per-sharer insert, same run).
+bench: install
+	@if [ -d benchmarks ]; then \
+		$(BIN)/python -m benchmarks; \
+	else \
+		echo "No benchmarks yet: the settlement benchmark arrives with the settlement."; \
+	fi
+
+# Compiles the translations (needs gettext's msgfmt); does nothing while there are none.
 messages: install
-	cd members && ../$(BIN)/python ../manage.py compilemessages --ignore=.venv
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	@if [ -n "$$(find . -path ./$(VENV) -prune -o -name '*.po' -print -quit)" ]; then \
+		$(BIN)/python manage.py compilemessages --ignore=$(VENV); \
+	else \
+		echo "No translations (.po files) to compile."; \
+	fi
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

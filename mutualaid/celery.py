@@ -15,6 +15,7 @@ app.conf.update(
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
+    result_accept_content=["json"],
     task_time_limit=30 * 60,
     task_soft_time_limit=25 * 60,
     task_acks_late=True,
@@ -27,6 +28,11 @@ app.conf.update(
         "memberships-daily": {
             "task": "members.tasks.memberships_daily",
             "schedule": crontab(hour=0, minute=5),
+        },
+        # On the 7th and 21st: the approved claims go into public notice together.
+        "notices-publish": {
+            "task": "claims.tasks.notices_publish_due",
+            "schedule": crontab(hour=0, minute=1),
         },
     },
 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets admin.ModelAdmin[Model] and friends be subscripted at run time, as the type stubs allow.
@@ -13,22 +16,84 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A .env file beside manage.py fills in variables the environment does not set. ENV_FILE names another
+# file; ENV_FILE= (empty) reads none, so a test or a container sees exactly the environment it was given.
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
 
-DEBUG: bool = env.bool("DEBUG", default=False)
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
-if DEBUG:
-    SECRET_KEY: str = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
-else:
-    SECRET_KEY = env.str("SECRET_KEY")  # required: raises ImproperlyConfigured when unset
-    if len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
 
-ALLOWED_HOSTS: list[str] = env.list(
-    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+def _text(name: str, default: str = "") -> str:
+    """A variable's value; set but empty counts as unset, so `KEY=` in a .env file never means ""."""
+    return os.environ.get(name, "").strip() or default
+
+
+def _strict_bool(name: str, *, default: bool) -> bool:
+    # django-environ reads any unknown word (DEBUG=flase, DEBUG=maybe) as False: refuse it instead.
+    raw = _text(name)
+    if not raw:
+        return default
+    if raw.lower() in _TRUE_WORDS:
+        return True
+    if raw.lower() in _FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false (also 1/0, yes/no, on/off)")
+
+
+def _list(name: str, *, default: list[str]) -> list[str]:
+    """Comma-separated; spaces around items and empty items (a trailing comma) are dropped."""
+    raw = _text(name)
+    if not raw:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _whole_number(name: str, *, default: int) -> int:
+    raw = _text(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number of seconds (0 or more)")
+    return value
+
+
+def _required_in_production(name: str, *, dev_default: str, how: str) -> str:
+    value = _text(name)
+    if DEBUG:
+        return value or dev_default
+    if not value:
+        raise ImproperlyConfigured(f"{name} is required when DEBUG is off; {how}")
+    if value == dev_default:
+        raise ImproperlyConfigured(f"{name} is the public development value, which is refused when DEBUG is off; {how}")
+    return value
+
+
+DEBUG: bool = _strict_bool("DEBUG", default=False)
+
+_RANDOM_KEY_HINT = 'make one with `python -c "import secrets; print(secrets.token_urlsafe(50))"`'
+SECRET_KEY: str = _required_in_production(
+    "SECRET_KEY", dev_default="dev-only-insecure-secret-key-change-me", how=_RANDOM_KEY_HINT
 )
-CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(f"SECRET_KEY must be at least 50 characters long when DEBUG is off; {_RANDOM_KEY_HINT}")
+
+ALLOWED_HOSTS: list[str] = _list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    # Django would answer every request with 400 Bad Request: say why at start instead.
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off, e.g. ALLOWED_HOSTS=aid.example.com")
+CSRF_TRUSTED_ORIGINS: list[str] = _list("CSRF_TRUSTED_ORIGINS", default=[])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS entry {_origin!r} needs its scheme, e.g. https://aid.example.com"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -78,11 +143,24 @@ TEMPLATES = [
 ]
 
 # Unset DATABASE_URL: an embedded SQLite file, so `make run` works on a bare machine.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+_DATABASE_SCHEMES = frozenset({"postgres", "postgresql", "pgsql", "psql", "sqlite"})
+DATABASE_URL: str = _text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+if urlsplit(DATABASE_URL).scheme not in _DATABASE_SCHEMES:
+    # django-environ would pass an unknown scheme through as a nonsense ENGINE and fail much later.
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be postgres://user:password@host:5432/name or sqlite:///path/to/file.sqlite3, "
+        f"not {urlsplit(DATABASE_URL).scheme or 'a value without a scheme'!r}"
+    )
+DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if not DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured("DATABASE_URL names no database: add it after the last slash")
+    # A database that does not answer should fail a request (and /healthz) in seconds, not hang it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES["default"].setdefault("CONN_MAX_AGE", _whole_number("CONN_MAX_AGE", default=0))
+# Persistent connections are checked before reuse, so a restarted PostgreSQL costs no failed request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
@@ -114,35 +192,37 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_ROOT = Path(_text("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # Resident ID numbers: encrypted with the first of ID_ENCRYPTION_KEYS (Fernet keys; the others
 # still decrypt, so a key can be rotated) and looked up by an HMAC keyed with ID_HASH_KEY.
 _DEV_FERNET_KEY = "ZGV2LW9ubHktaWQta2V5LW5vdC1mb3ItcHJvZHVjdGk="
-if DEBUG:
-    ID_ENCRYPTION_KEYS: list[str] = env.list("ID_ENCRYPTION_KEYS", default=[_DEV_FERNET_KEY])
-    ID_HASH_KEY: str = env.str("ID_HASH_KEY", default="dev-only-id-hash-key")
-else:
-    ID_ENCRYPTION_KEYS = env.list("ID_ENCRYPTION_KEYS")
-    ID_HASH_KEY = env.str("ID_HASH_KEY")
-if not ID_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured("ID_ENCRYPTION_KEYS must name at least one Fernet key")
-for _key in ID_ENCRYPTION_KEYS:
+_MAKE_FERNET = (
+    'make one with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
+)
+_id_keys = _required_in_production("ID_ENCRYPTION_KEYS", dev_default=_DEV_FERNET_KEY, how=_MAKE_FERNET)
+ID_ENCRYPTION_KEYS: list[str] = [key.strip() for key in _id_keys.split(",") if key.strip()]
+for _position, _key in enumerate(ID_ENCRYPTION_KEYS, start=1):
     try:
-        from cryptography.fernet import Fernet
-
         Fernet(_key)
     except ValueError as exc:
         raise ImproperlyConfigured(
-            "ID_ENCRYPTION_KEYS holds a value that is not a Fernet key "
-            "(32 url-safe base64-encoded bytes); make one with "
-            '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
+            f"ID_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64-encoded bytes); "
+            + _MAKE_FERNET
         ) from exc
+    if not DEBUG and _key == _DEV_FERNET_KEY:
+        raise ImproperlyConfigured(f"ID_ENCRYPTION_KEYS holds the public development key; {_MAKE_FERNET}")
+ID_HASH_KEY: str = _required_in_production("ID_HASH_KEY", dev_default="dev-only-id-hash-key", how=_RANDOM_KEY_HINT)
 if len(ID_HASH_KEY) < 16:
-    raise ImproperlyConfigured("ID_HASH_KEY must be at least 16 characters long")
+    raise ImproperlyConfigured(f"ID_HASH_KEY must be at least 16 characters long; {_RANDOM_KEY_HINT}")
 
 # Celery: Redis is the broker; with no REDIS_URL tasks run in-process (demo mode only).
-REDIS_URL: str = env.str("REDIS_URL", default="")
+REDIS_URL: str = _text("REDIS_URL")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss"}:
+    # Only the scheme is echoed: the rest of the URL may hold a password.
+    raise ImproperlyConfigured(
+        f"REDIS_URL must look like redis://host:6379/0 (rediss:// for TLS), not {urlsplit(REDIS_URL).scheme!r}://…"
+    )
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -154,7 +234,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 
-LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL: str = _text("LOG_LEVEL", "INFO")
 if LOG_LEVEL.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL {LOG_LEVEL!r} is not a logging level")
 LOGGING = {
@@ -170,6 +250,10 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
+    # Production sits behind a proxy that ends TLS and says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
-    CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _strict_bool("SECURE_COOKIES", default=True)
+    SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", default=True)
+    # Probes (container healthcheck, load balancer) call /healthz over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = _whole_number("SECURE_HSTS_SECONDS", default=0)
