@@ -28,6 +28,11 @@ class NotEligible(DomainError):
     http_status = 422
 
 
+class PlanClosed(NotEligible):
+    code = "plan_closed"
+    default_message = _("This plan is not open for joining.")
+
+
 class AgeOutOfRange(NotEligible):
     code = "age_out_of_range"
 
@@ -39,9 +44,7 @@ class CreditCheckFailed(NotEligible):
 
 class HealthDeclarationFailed(NotEligible):
     code = "health_declaration_failed"
-    default_message = _(
-        "A “yes” to a health question means this person cannot join the plan."
-    )
+    default_message = _("A “yes” to a health question means this person cannot join the plan.")
 
 
 class AlreadyEnrolled(NotEligible):
@@ -49,12 +52,15 @@ class AlreadyEnrolled(NotEligible):
     default_message = _("This person is already a member of the plan.")
 
 
+class RejoiningNotAllowed(NotEligible):
+    code = "rejoining_not_allowed"
+    default_message = _("This person cannot rejoin the plan.")
+
+
 class HasDependants(DomainError):
     code = "has_dependants"
     http_status = 409
-    default_message = _(
-        "You pay for family members who are still in the plan: exit them first, then exit yourself."
-    )
+    default_message = _("You pay for family members who are still in the plan: exit them first, then exit yourself.")
 
 
 class InvalidTransition(DomainError):

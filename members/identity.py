@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
+from stdnum.util import isdigits
 
 from members.errors import InvalidIdNumber
+
+# The provincial-level codes (GB/T 2260), plus 81/82/83 for the residence permits of Hong Kong, Macao
+# and Taiwan residents, which use the same 18-character format. The library's own `validate` also
+# checks the county against the birth year, which refuses real numbers: a county code is that of the
+# registration, not of the birth (a person born in 1970 may hold a code created in 1997), and codes
+# newer than the library's data would be refused too. So only the province is checked here.
+_PROVINCE = re.compile(r"1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3]")
 
 
 @dataclass(frozen=True)
@@ -33,22 +44,25 @@ class ResidentId:
 
 def parse_resident_id(raw: str) -> ResidentId:
     """Validate an 18-character resident ID (check digit, real birth date); lower-case x is accepted."""
-    value = (raw or "").strip().replace(" ", "").upper()
+    # Phone keyboards in Chinese mode type full-width digits and Ｘ: NFKC folds them to ASCII.
+    value = unicodedata.normalize("NFKC", raw or "").strip().replace(" ", "").replace("-", "").upper()
     if len(value) != 18:
         raise InvalidIdNumber(_("A resident ID number has exactly 18 characters."))
+    if not isdigits(value[:17]) or not (isdigits(value[17]) or value[17] == "X"):
+        raise InvalidIdNumber(_("A resident ID number is 17 digits followed by a digit or X."))
+    if not _PROVINCE.fullmatch(value[:2]):
+        raise InvalidIdNumber(_("The first two digits of this ID number are not a province; check for a typo."))
+    if value[17] != ric.calc_check_digit(value):
+        raise InvalidIdNumber(_("The last character (check digit) of this ID number is wrong; check for a typo."))
     try:
-        number = ric.validate(value)
-    except stdnum_errors.InvalidChecksum as exc:
-        raise InvalidIdNumber(_("The last character (check digit) of this ID number is wrong; check for a typo.")) from exc
+        birth_date = ric.get_birth_date(value)
     except stdnum_errors.InvalidComponent as exc:
         raise InvalidIdNumber(_("The birth date inside this ID number is not a real date.")) from exc
-    except stdnum_errors.ValidationError as exc:
-        raise InvalidIdNumber() from exc
-    birth_date = ric.get_birth_date(number)
-    if birth_date > date.today():
+    # Beijing date: the plan's days are Beijing days, whatever the server's clock says.
+    if birth_date > timezone.localdate():
         raise InvalidIdNumber(_("The birth date inside this ID number is in the future."))
-    sex = "M" if int(number[16]) % 2 == 1 else "F"
-    return ResidentId(number=number, birth_date=birth_date, sex=sex)
+    sex = "M" if int(value[16]) % 2 == 1 else "F"
+    return ResidentId(number=value, birth_date=birth_date, sex=sex)
 
 
 def mask_id_number(number: str) -> str:

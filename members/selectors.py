@@ -50,7 +50,7 @@ def household_payer_for_account(*, account: User) -> Membership | None:
 
 
 def household_for_account(*, account: User) -> QuerySet[Membership]:
-    """Every membership the account manages: its own and its dependants', newest household first."""
+    """Every membership the account manages, ended ones included: the payers first, then the dependants."""
     return (
         Membership.objects.filter(Q(account=account) | Q(payer__account=account))
         .select_related("person", "plan", "payer__person")

@@ -9,15 +9,16 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.dates import add_years
+from members.dates import add_years, latest_birth_date_for_age
 from members.errors import (
     AgeOutOfRange,
     AlreadyEnrolled,
@@ -28,6 +29,8 @@ from members.errors import (
     HealthDeclarationFailed,
     InvalidIdNumber,
     InvalidTransition,
+    PlanClosed,
+    RejoiningNotAllowed,
 )
 from members.identity import (
     ResidentId,
@@ -99,14 +102,18 @@ class CreditDecision:
 
 def eligibility_check_credit(*, plan: Plan, resident_id: ResidentId, attested_score: int | None) -> CreditDecision:
     """A score attested by a partner, else the bureau record; no record at all → an admin decides."""
+    record = CreditRecord.objects.filter(id_number_hash=hash_id_number(resident_id.number)).first()
+    # The dishonest-debtor list is a court's public list, not a score: a partner's attested score
+    # cannot outweigh it.
+    if record is not None and record.dishonest_debtor:
+        raise CreditCheckFailed()
     if attested_score is not None:
         if attested_score < plan.credit_min_score:
             raise CreditCheckFailed()
         return CreditDecision(MembershipStatus.WAITING, CreditSource.ATTESTED, attested_score)
-    record = CreditRecord.objects.filter(id_number_hash=hash_id_number(resident_id.number)).first()
     if record is None:
         return CreditDecision(MembershipStatus.PENDING_REVIEW, CreditSource.RECORD, None)
-    if record.dishonest_debtor or record.score < plan.credit_min_score:
+    if record.score < plan.credit_min_score:
         raise CreditCheckFailed()
     return CreditDecision(MembershipStatus.WAITING, CreditSource.RECORD, record.score)
 
@@ -149,18 +156,22 @@ def membership_enrol(
 ) -> Membership:
     """Enrol one person on the day `on` (today), after the identity, age, health and credit checks."""
     on = on or timezone.localdate()
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(_("Enter the person's name as on their ID card."), field="name")
+    if not plan.is_active:
+        raise PlanClosed()
+    name = _check_text(
+        name, field="name", max_length=_NAME_MAX, empty=_("Enter the person's name as on their ID card.")
+    )
+    phone = _check_text(phone, field="phone", max_length=_PHONE_MAX)
+    external_ref = _check_text(external_ref, field="external_ref", max_length=_EXTERNAL_REF_MAX)
     resident_id = parse_resident_id(id_number)
     if relationship not in Relationship.values:
         raise DomainError(_("Choose who this person is to the payer."), field="relationship")
     if (relationship == Relationship.SELF) != (payer is None):
-        raise DomainError(
-            _("A family member needs a payer, and a payer joins as “self”."), field="relationship"
-        )
+        raise DomainError(_("A family member needs a payer, and a payer joins as “self”."), field="relationship")
     if payer is not None:
-        _check_payer_can_add(payer=payer, relationship=relationship)
+        _check_payer_can_add(plan=plan, payer=payer, relationship=relationship)
+    elif account is not None:
+        _check_account_has_no_household(plan=plan, account=account)
     eligibility_check_age(plan=plan, birth_date=resident_id.birth_date, on=on)
     declaration = eligibility_check_health(plan=plan, answers=health_answers)
     if payer is None:
@@ -171,12 +182,19 @@ def membership_enrol(
 
     try:
         with transaction.atomic():
+            if payer is not None:
+                # Again under the payer's lock: the checks above read a copy that may be stale, and
+                # membership_exit takes the same lock, so a payer cannot leave while a family member
+                # is being added, nor get a second spouse from two requests at once.
+                payer = Membership.objects.select_for_update().get(pk=payer.pk)
+                _check_payer_can_add(plan=plan, payer=payer, relationship=relationship)
             person = person_get_or_create(resident_id=resident_id, name=name, phone=phone)
             # Lock the person so two enrolments of the same person queue up here; the partial
             # unique index (one live membership per person and plan) backs this up.
             Person.objects.select_for_update().filter(pk=person.pk).first()
             if Membership.objects.filter(person=person, plan=plan, status__in=LIVE_STATUSES).exists():
                 raise AlreadyEnrolled()
+            _check_may_rejoin(plan=plan, person=person)
             membership = Membership.objects.create(
                 plan=plan,
                 person=person,
@@ -198,14 +216,63 @@ def membership_enrol(
     return membership
 
 
-def _check_payer_can_add(*, payer: Membership, relationship: str) -> None:
-    if not payer.is_payer or payer.status not in (MembershipStatus.WAITING, MembershipStatus.ACTIVE):
+_NAME_MAX = Person._meta.get_field("name").max_length or 50
+# The reason is also the history's change reason, a shorter column: a longer one fails on PostgreSQL.
+_REASON_MAX = min(
+    Membership._meta.get_field("status_reason").max_length or 200,
+    Membership.history.model._meta.get_field("history_change_reason").max_length or 100,
+)
+_PHONE_MAX = Person._meta.get_field("phone").max_length or 20
+_EXTERNAL_REF_MAX = Membership._meta.get_field("external_ref").max_length or 64
+
+
+def _check_text(value: str | None, *, field: str, max_length: int, empty: str | None = None) -> str:
+    """Strip a text input; refuse it when empty (if `empty` is the message) or longer than its column."""
+    value = (value or "").strip()
+    if not value and empty is not None:
+        raise DomainError(empty, field=field)
+    if len(value) > max_length:
         raise DomainError(
-            _("Family members can be added once the payer's own membership is confirmed."), field="payer"
+            _("Use at most %(max)s characters (this has %(len)s).") % {"max": max_length, "len": len(value)},
+            field=field,
         )
-    if relationship == Relationship.SPOUSE and payer.dependants.filter(
-        relationship=Relationship.SPOUSE, status__in=LIVE_STATUSES
-    ).exists():
+    return value
+
+
+def _check_may_rejoin(*, plan: Plan, person: Person) -> None:
+    """One payout per life; and an illness found in the waiting period closes the plan to the person."""
+    ended = Membership.objects.filter(person=person, plan=plan)
+    if ended.filter(status=MembershipStatus.PAID_OUT).exists():
+        raise RejoiningNotAllowed(_("This person has received the plan's payout, which is once in a lifetime."))
+    if ended.filter(status_reason=WAITING_PERIOD_ILLNESS).exists():
+        raise RejoiningNotAllowed(
+            _("An illness diagnosed in the waiting period ended this person's membership; they cannot rejoin.")
+        )
+
+
+def _check_account_has_no_household(*, plan: Plan, account: User) -> None:
+    """A login manages one household: a second “self” would be a second payer behind the same login."""
+    if Membership.objects.filter(plan=plan, account=account, payer__isnull=True, status__in=LIVE_STATUSES).exists():
+        raise DomainError(
+            _("This account already has its own membership; add family members to that household instead."),
+            field="relationship",
+        )
+
+
+def _check_payer_can_add(*, plan: Plan, payer: Membership, relationship: str) -> None:
+    if payer.plan_id != plan.pk:
+        raise DomainError(_("The payer is a member of another plan."), field="payer")
+    if not payer.is_payer:
+        raise DomainError(_("A family member cannot pay for others; choose the household's payer."), field="payer")
+    if payer.status == MembershipStatus.PENDING_REVIEW:
+        # A dependant rides on the payer's credit, which an administrator has not yet confirmed.
+        raise DomainError(_("Family members can be added once the payer's own membership is confirmed."), field="payer")
+    if payer.status not in (MembershipStatus.WAITING, MembershipStatus.ACTIVE):
+        raise DomainError(_("The payer's membership has ended, so no family member can be added."), field="payer")
+    if (
+        relationship == Relationship.SPOUSE
+        and payer.dependants.filter(relationship=Relationship.SPOUSE, status__in=LIVE_STATUSES).exists()
+    ):
         raise DomainError(_("A spouse is already in this household."), field="relationship")
 
 
@@ -223,23 +290,29 @@ def membership_change_status(
 ) -> Membership:
     """An administrator's status change, with a reason that goes into the audit history."""
     on = on or timezone.localdate()
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("Give a reason for the status change."), field="reason")
+    reason = _check_text(
+        reason, field="reason", max_length=_REASON_MAX, empty=_("Give a reason for the status change.")
+    )
+    if status not in MembershipStatus.values:
+        raise DomainError(_("Choose one of the statuses offered."), field="status")
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().select_related("plan").get(pk=membership.pk)
+        locked = Membership.objects.select_for_update().select_related("plan", "person").get(pk=membership.pk)
         if status not in _ADMIN_TRANSITIONS.get(locked.status, set()):
             raise InvalidTransition(
                 _("A member who is “%(from)s” cannot be made “%(to)s”.")
                 % {"from": locked.get_status_display(), "to": MembershipStatus(status).label}
             )
-        if status not in LIVE_STATUSES and locked.is_payer and locked.dependants.filter(status__in=LIVE_STATUSES).exists():
-            raise HasDependants(
-                _("This payer still pays for family members in the plan: change their status first.")
-            )
+        if (
+            status not in LIVE_STATUSES
+            and locked.is_payer
+            and locked.dependants.filter(status__in=LIVE_STATUSES).exists()
+        ):
+            raise HasDependants(_("This payer still pays for family members in the plan: change their status first."))
         fields = ["status", "status_reason"]
         if locked.status == MembershipStatus.PENDING_REVIEW and status == MembershipStatus.WAITING:
-            # Approved after review: coverage, and so the waiting period, starts on the decision day.
+            # Approved after review: coverage, and so the waiting period, starts on the decision day,
+            # which is then the day of joining the entry-age rule speaks of.
+            eligibility_check_age(plan=locked.plan, birth_date=locked.person.birth_date, on=on)
             locked.joined_on = on
             locked.waiting_period_ends = on + timedelta(days=locked.plan.waiting_period_days)
             locked.credit_source = CreditSource.ADMIN
@@ -275,6 +348,35 @@ def membership_exit(*, membership: Membership, by: User | None, on: date | None 
     return locked
 
 
+WAITING_PERIOD_ILLNESS = "waiting_period_illness"
+
+
+def membership_end_for_waiting_period_illness(
+    *, membership: Membership, by: User | None, on: date | None = None
+) -> Membership:
+    """An illness diagnosed in the waiting period ends the membership, and the person may not rejoin.
+
+    Called when such a claim is rejected. It is not an exit: it applies whatever the household (the
+    payer keeps paying for dependants, who stay covered), and a membership already ended keeps its
+    status and end date but takes this reason, because the reason is what bars the person from
+    rejoining. Refunding the shares paid so far is settlement's part.
+    """
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        fields = ["status_reason"]
+        if locked.status in LIVE_STATUSES:
+            locked.status = MembershipStatus.EXITED
+            locked.ended_on = on
+            fields += ["status", "ended_on"]
+        locked.status_reason = WAITING_PERIOD_ILLNESS
+        locked._change_reason = WAITING_PERIOD_ILLNESS  # type: ignore[attr-defined]
+        if by is not None:
+            locked._history_user = by  # type: ignore[attr-defined]
+        locked.save(update_fields=fields)
+    return locked
+
+
 @dataclass(frozen=True)
 class DailyResult:
     activated: int
@@ -293,36 +395,60 @@ def memberships_daily(*, on: date | None = None, chunk: int = 5000) -> DailyResu
     for plan in Plan.objects.all():
         activated += _bulk_transition(
             Membership.objects.filter(plan=plan, status=MembershipStatus.WAITING, waiting_period_ends__lt=on),
-            status=MembershipStatus.ACTIVE, reason="waiting_period_over", ended_on=None, chunk=chunk,
+            status=MembershipStatus.ACTIVE,
+            reason="waiting_period_over",
+            ended_on=None,
+            chunk=chunk,
         )
         aged_out += _bulk_transition(
             Membership.objects.filter(
                 plan=plan,
                 status__in=LIVE_STATUSES,
-                person__birth_date__lte=add_years(on, -plan.age_out_years),
-            ),
-            status=MembershipStatus.EXITED, reason="age_out", ended_on=on, chunk=chunk,
+                person__birth_date__lte=latest_birth_date_for_age(on, plan.age_out_years),
+            ).select_related("person"),
+            status=MembershipStatus.EXITED,
+            reason="age_out",
+            # Coverage ends on the birthday itself, even when the job runs late: settlement reads
+            # the sharers from these dates.
+            ended_on=_birthday(plan.age_out_years),
+            chunk=chunk,
         )
     return DailyResult(activated=activated, aged_out=aged_out)
 
 
-def _bulk_transition(queryset, *, status: str, reason: str, ended_on: date | None, chunk: int) -> int:  # type: ignore[no-untyped-def]
+def _birthday(years: int) -> Callable[[Membership], date]:
+    return lambda membership: add_years(membership.person.birth_date, years)
+
+
+def _bulk_transition(
+    queryset: QuerySet[Membership],
+    *,
+    status: str,
+    reason: str,
+    ended_on: Callable[[Membership], date] | None,
+    chunk: int,
+) -> int:
     from simple_history.utils import bulk_update_with_history
 
     done = 0
     while True:
         with transaction.atomic():
-            batch = list(queryset.select_for_update(skip_locked=True).order_by("pk")[:chunk])
+            # skip_locked: a member an administrator is changing right now is left for tomorrow's
+            # run rather than making the whole job wait; of=self: the people are only read.
+            batch = list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:chunk])
             if not batch:
                 return done
             for membership in batch:
                 membership.status = status
                 membership.status_reason = reason
                 if ended_on is not None:
-                    membership.ended_on = ended_on
+                    membership.ended_on = ended_on(membership)
             bulk_update_with_history(
-                batch, Membership, ["status", "status_reason", "ended_on"],
-                batch_size=1000, default_change_reason=reason,
+                batch,
+                Membership,
+                ["status", "status_reason", "ended_on"],
+                batch_size=1000,
+                default_change_reason=reason,
             )
             done += len(batch)
 
@@ -362,7 +488,10 @@ def credit_file_parse(*, content: bytes) -> list[CreditRow]:
     rows: list[CreditRow] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
+    for raw in reader:
+        # The reader's own count: blank lines (which it skips) and quoted line breaks still count,
+        # so the number is the line the administrator sees in an editor.
+        line = reader.line_num
         if None in raw or any(v is None for v in raw.values()):
             errors.append(_("Line %(line)s: expected 3 columns.") % {"line": line})
             continue
@@ -373,7 +502,7 @@ def credit_file_parse(*, content: bytes) -> list[CreditRow]:
             row_errors.append(str(exc.message))
             resident_id = None
         score_text = raw["score"].strip()
-        score = int(score_text) if score_text.isdigit() else None
+        score = int(score_text) if score_text.isascii() and score_text.isdigit() else None
         if score is None or score > 1000:
             row_errors.append(_("the score must be a whole number from 0 to 1000, not “%(v)s”") % {"v": score_text})
         flag = raw["dishonest_debtor"].strip().lower()
@@ -435,10 +564,9 @@ def credit_import_apply(*, credit_import: CreditImport, by: User) -> int:
         )
         locked.status = CreditImport.Status.APPLIED
         locked.applied_at = now
-        locked.save(update_fields=["status", "applied_at"])
-        # The clear rows are no longer needed once applied.
+        # The rows are no longer needed once applied; the records hold only hashes and masks.
         locked.payload_encrypted = encrypt_id_number("[]")
-        locked.save(update_fields=["payload_encrypted"])
+        locked.save(update_fields=["status", "applied_at", "payload_encrypted"])
     logger.info("credit import %s applied by user %s: %s rows", locked.pk, by.pk, len(rows))
     return len(rows)
 
@@ -448,6 +576,7 @@ __all__ = [
     "credit_import_apply",
     "credit_import_preview",
     "membership_change_status",
+    "membership_end_for_waiting_period_illness",
     "membership_enrol",
     "membership_exit",
     "memberships_daily",

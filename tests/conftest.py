@@ -87,14 +87,27 @@ def enrol(plan: Plan, no_answers: dict[str, bool], make_id: Callable[..., str]) 
     counter = iter(range(1, 10_000))
 
     def _enrol(
-        *, birth_date: date = date(1990, 5, 17), name: str = "张三", payer: Membership | None = None,
-        relationship: str = "self", account: User | None = None, on: date | None = None, **extra: Any,
+        *,
+        birth_date: date = date(1990, 5, 17),
+        name: str = "张三",
+        payer: Membership | None = None,
+        relationship: str = "self",
+        account: User | None = None,
+        on: date | None = None,
+        **extra: Any,
     ) -> Membership:
         if payer is None and "attested_score" not in extra:
             extra["attested_score"] = 700
         return membership_enrol(
-            plan=plan, name=name, id_number=make_id(birth_date, serial=next(counter)),
-            health_answers=no_answers, relationship=relationship, payer=payer, account=account, on=on, **extra,
+            plan=plan,
+            name=name,
+            id_number=make_id(birth_date, serial=next(counter)),
+            health_answers=no_answers,
+            relationship=relationship,
+            payer=payer,
+            account=account,
+            on=on,
+            **extra,
         )
 
     return _enrol
@@ -104,3 +117,35 @@ def enrol(plan: Plan, no_answers: dict[str, bool], make_id: Callable[..., str]) 
 def _fast_password_hashing(settings: Any) -> None:
     """Real hashing costs half a second a password; tests check behaviour, not the hash's strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Debian's chromium package (CI installs it); Playwright drives it and never downloads a browser.
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def browser_available() -> tuple[bool, str]:
+    if not os.path.exists(CHROMIUM_PATH):
+        return False, f"needs Chromium at {CHROMIUM_PATH} (Debian package chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False, "needs the playwright package (pip install -e '.[dev]')"
+    return True, ""
+
+
+@pytest.fixture(autouse=True)
+def _require_browser(request: pytest.FixtureRequest) -> None:
+    """Tests marked `browser`: skipped locally without Chromium, an error in CI (same rule as `services`)."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    ok, why = browser_available()
+    if ok:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser tests: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def chromium_executable() -> str:
+    return CHROMIUM_PATH
