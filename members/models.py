@@ -181,11 +181,19 @@ class Membership(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="memberships")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
     account = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships",
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
         help_text=_("The login that manages this payer's household."),
     )
     payer = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependants",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dependants",
         help_text=_("Empty: this member pays for themself."),
     )
     relationship = models.CharField(_("relationship"), max_length=10, choices=Relationship.choices)

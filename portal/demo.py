@@ -48,7 +48,10 @@ DEMO_HOUSEHOLDS: list[list[DemoPerson]] = [
         DemoPerson("王小明", date(2016, 6, 1), True, "child"),
         DemoPerson("王德福", date(1968, 1, 20), True, "parent"),
     ],
-    [DemoPerson("张伟", date(1979, 11, 5), True, phone="13800138001"), DemoPerson("刘芳", date(1982, 2, 9), False, "spouse")],
+    [
+        DemoPerson("张伟", date(1979, 11, 5), True, phone="13800138001"),
+        DemoPerson("刘芳", date(1982, 2, 9), False, "spouse"),
+    ],
     [DemoPerson("陈静", date(1995, 12, 30), False, phone="13800138002")],
     [DemoPerson("赵磊", date(1970, 7, 7), True, phone="13800138003", credit=None)],  # no bureau record: review
 ]
