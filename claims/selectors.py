@@ -1,0 +1,94 @@
+"""Reads of claims: what a member may see, the public notice, a document's download."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from claims.models import Claim, ClaimDocument, ClaimStatus, Notice
+from claims.provinces import province_of
+from members.models import User
+
+
+def claims_for_account(*, account: User) -> QuerySet[Claim]:
+    """Claims of every member of the account's household."""
+    return (
+        Claim.objects.filter(Q(member__account=account) | Q(member__payer__account=account))
+        .select_related("member__person", "condition", "notice")
+        .order_by("-filed_at", "-id")
+    )
+
+
+def claim_for_account(*, account: User, claim_id: int) -> Claim:
+    """Access check written once: a member reaches only their household's claims; anything else is 404."""
+    try:
+        return claims_for_account(account=account).prefetch_related("documents", "transitions").get(pk=claim_id)
+    except Claim.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def document_for_user(*, user: User, document_id: int) -> ClaimDocument:
+    """Staff see every document; a member only their household's; anyone else gets 404."""
+    documents = ClaimDocument.objects.select_related("claim")
+    if not user.is_staff:
+        documents = documents.filter(Q(claim__member__account=user) | Q(claim__member__payer__account=user))
+    try:
+        return documents.get(pk=document_id)
+    except ClaimDocument.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***: the family name stays, the rest is hidden, as the plan published it."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    claim_id: int
+    masked_name: str
+    age: int | None
+    sex: str
+    province: str
+    condition_code: str
+    condition: str
+    payout_fen: int | None
+    days_since_joining: int
+    notice_date: date | None
+    status: str
+
+
+def public_cases(*, language: str | None, notice: Notice | None = None) -> list[PublicCase]:
+    """Published claims, anonymised: masked name, age, sex, province, condition, payout, days since joining."""
+    claims = (
+        Claim.objects.filter(status__in=[ClaimStatus.IN_NOTICE, ClaimStatus.SHARED, ClaimStatus.PAID])
+        .select_related("member__person", "condition", "notice")
+        .order_by("-notice__notice_date", "id")
+    )
+    if notice is not None:
+        claims = claims.filter(notice=notice)
+    return [
+        PublicCase(
+            claim_id=c.pk,
+            masked_name=mask_name(c.member.person.name),
+            age=c.age_at_diagnosis,
+            sex=c.member.person.get_sex_display(),
+            province=province_of(c.member.person.id_number_masked, language),
+            condition_code=c.condition.code,
+            condition=c.condition.name(language),
+            payout_fen=c.payout_fen,
+            days_since_joining=(c.diagnosed_on - c.member.joined_on).days,
+            notice_date=c.notice.notice_date if c.notice else None,
+            status=c.status,
+        )
+        for c in claims[:500]
+    ]
+
+
+def claim_days_since_filing(*, claim: Claim) -> int:
+    return (timezone.localdate() - timezone.localdate(claim.filed_at)).days
