@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
-from members.models import Membership, Plan, User
+from members.models import Membership, Person, Plan, User
 
 
 class CoveredCondition(models.Model):
@@ -87,12 +87,17 @@ class RejectionReason(models.TextChoices):
 
 # Claims that hold or have held a payout: a person gets one per life.
 PAYOUT_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.IN_NOTICE, ClaimStatus.SHARED, ClaimStatus.PAID)
+# A person has at most one claim in progress at a time (the database holds this rule too).
+IN_PROGRESS_STATUSES = ("submitted", "investigating", "appealed", "approved", "in_notice", "shared")
 
 
 class Claim(models.Model):
     """A member's claim for the fixed payout; its status moves only through the transitions below."""
 
     member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="claims")
+    # The member's person, kept on the claim so the database can hold "one claim in progress per person"
+    # across every membership that person has had.
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="claims", editable=False)
     filed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     kind = models.CharField(_("kind"), max_length=10, choices=ClaimKind.choices)
     condition = models.ForeignKey(CoveredCondition, on_delete=models.PROTECT, related_name="claims")
@@ -125,9 +130,16 @@ class Claim(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="rejected") | ~Q(rejection_reason=""), name="claim_rejected_has_reason"
             ),
+            # A CHECK passes on NULL, so the payout and age are required explicitly, not just "> 0".
             models.CheckConstraint(
-                condition=~Q(status__in=["approved", "in_notice", "shared", "paid"]) | Q(payout_fen__gt=0),
+                condition=~Q(status__in=["approved", "in_notice", "shared", "paid"])
+                | (Q(payout_fen__isnull=False) & Q(payout_fen__gt=0) & Q(age_at_diagnosis__isnull=False)),
                 name="claim_payout_fixed_at_approval",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(status__in=IN_PROGRESS_STATUSES),
+                name="claim_one_in_progress_per_person",
             ),
             models.CheckConstraint(condition=~Q(status="in_notice") | Q(notice__isnull=False), name="claim_notice_set"),
         ]
@@ -212,6 +224,16 @@ class ClaimDocument(models.Model):
         return self.EXTENSIONS.get(self.content_type, "bin")
 
 
+class AppendOnlyQuerySet(models.QuerySet["ClaimTransition"]):
+    """Bulk update() and delete() would go around save() and delete(): refuse them too."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("Claim transitions are never edited; record a new one instead.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("Claim transitions are never deleted.")
+
+
 class ClaimTransition(models.Model):
     """One step of a claim's life: who, when, from, to, why. Written once, never edited."""
 
@@ -223,6 +245,8 @@ class ClaimTransition(models.Model):
     at = models.DateTimeField(_("at"), auto_now_add=True)
     reason = models.CharField(_("reason"), max_length=30, blank=True)
     note = models.TextField(_("note"), blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]

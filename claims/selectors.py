@@ -5,17 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from claims.models import Claim, ClaimDocument, ClaimStatus, Notice
+from claims.models import Claim, ClaimDocument, ClaimStatus, ClaimTransition, Notice
 from claims.provinces import province_of
-from members.models import User
+from members.models import Sex, User
 
 
 def claims_for_account(*, account: User) -> QuerySet[Claim]:
     """Claims of every member of the account's household."""
+    if not account.is_authenticated:
+        return Claim.objects.none()
     return (
         Claim.objects.filter(Q(member__account=account) | Q(member__payer__account=account))
         .select_related("member__person", "condition", "notice")
@@ -33,6 +35,8 @@ def claim_for_account(*, account: User, claim_id: int) -> Claim:
 
 def document_for_user(*, user: User, document_id: int) -> ClaimDocument:
     """Staff see every document; a member only their household's; anyone else gets 404."""
+    if not user.is_authenticated:
+        raise Http404
     documents = ClaimDocument.objects.select_related("claim")
     if not user.is_staff:
         documents = documents.filter(Q(claim__member__account=user) | Q(claim__member__payer__account=user))
@@ -72,22 +76,42 @@ def public_cases(*, language: str | None, notice: Notice | None = None) -> list[
     )
     if notice is not None:
         claims = claims.filter(notice=notice)
-    return [
-        PublicCase(
-            claim_id=c.pk,
-            masked_name=mask_name(c.member.person.name),
-            age=c.age_at_diagnosis,
-            sex=c.member.person.get_sex_display(),
-            province=province_of(c.member.person.id_number_masked, language),
-            condition_code=c.condition.code,
-            condition=c.condition.name(language),
-            payout_fen=c.payout_fen,
-            days_since_joining=(c.diagnosed_on - c.member.joined_on).days,
-            notice_date=c.notice.notice_date if c.notice else None,
-            status=c.status,
+    return [public_case_of(claim=c, language=language) for c in claims[:500]]
+
+
+def public_case_of(*, claim: Claim, language: str | None) -> PublicCase:
+    return PublicCase(
+        claim_id=claim.pk,
+        masked_name=mask_name(claim.member.person.name),
+        age=claim.age_at_diagnosis,
+        sex=_in_language(Sex(claim.member.person.sex).label, language),
+        province=province_of(claim.member.person.id_number_masked, language),
+        condition_code=claim.condition.code,
+        condition=claim.condition.name(language),
+        payout_fen=claim.payout_fen,
+        days_since_joining=(claim.diagnosed_on - claim.member.joined_on).days,
+        notice_date=claim.notice.notice_date if claim.notice else None,
+        status=claim.status,
+    )
+
+
+def _in_language(text: object, language: str | None) -> str:
+    """A translated label in the page's language, like the province and condition beside it."""
+    if not language:
+        return str(text)
+    with translation.override(language):
+        return str(text)
+
+
+def claim_published(*, claim_id: int) -> Claim:
+    """A claim that is or was in a public notice (the objection page names it, anonymised); else 404."""
+    was_published = Exists(ClaimTransition.objects.filter(claim=OuterRef("pk"), action="publish"))
+    try:
+        return (
+            Claim.objects.filter(was_published).select_related("member__person", "condition", "notice").get(pk=claim_id)
         )
-        for c in claims[:500]
-    ]
+    except Claim.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 def claim_days_since_filing(*, claim: Claim) -> int:

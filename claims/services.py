@@ -1,9 +1,11 @@
 """Writes of claims: filing, documents, the review workflow, notices and objections.
 
-Every change of a claim's status goes through `_transition`, which locks the claim row, checks that
-it is still in the status the administrator saw, moves it along the state machine and records who,
-when, from, to and why. Two administrators acting at once: the second waits for the lock, then finds
-the status changed and gets ConcurrentDecision instead of a second decision.
+Every decision locks the claim row, checks that it is still in the status its decider saw (the
+`expected_status` passed, else the status of the claim object passed), then moves it along the state
+machine through `_transition`, which saves the locked row and records who, when, from, to and why.
+Two administrators acting at once: the second waits for the lock, then finds the status changed and
+gets ConcurrentDecision instead of a second decision. A step the state machine does not allow from
+the current status is InvalidTransition; in both cases nothing is written.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 
 import filetype
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from claims.errors import (
     ApprovalRefused,
@@ -30,6 +33,7 @@ from claims.errors import (
     UnsupportedDocument,
 )
 from claims.models import (
+    IN_PROGRESS_STATUSES,
     PAYOUT_STATUSES,
     Claim,
     ClaimDocument,
@@ -42,8 +46,8 @@ from claims.models import (
     RejectionReason,
 )
 from members.dates import age_in_years
-from members.errors import DomainError
-from members.models import LIVE_STATUSES, Membership, MembershipStatus, Plan, User
+from members.errors import DomainError, InvalidTransition
+from members.models import COVERED_STATUSES, Membership, MembershipStatus, Person, Plan, User
 from members.selectors import payout_for_age
 from members.services import membership_end_for_waiting_period_illness
 
@@ -51,7 +55,10 @@ logger = logging.getLogger(__name__)
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 ALLOWED_DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
-OPEN_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.INVESTIGATING, ClaimStatus.APPROVED, ClaimStatus.IN_NOTICE)
+# A claim in progress: one per person at a time, whichever of their memberships it was filed on. An
+# appealed claim may still be approved, and a shared one is not yet paid, so both are in progress.
+OPEN_STATUSES = IN_PROGRESS_STATUSES
+DOCUMENT_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.INVESTIGATING)
 
 
 # --- filing ----------------------------------------------------------------------------------------
@@ -76,44 +83,77 @@ def claim_file(
         raise DomainError(_("The diagnosis date cannot be in the future."), field="diagnosed_on")
     if condition.plan_id != member.plan_id:
         raise DomainError(_("Choose one of the plan's covered conditions."), field="condition")
-    if not hospital.strip():
-        raise DomainError(_("Enter the hospital that made the diagnosis."), field="hospital")
-    if not description.strip():
-        raise DomainError(_("Describe what happened in a few sentences."), field="description")
-    if member.status == MembershipStatus.PENDING_REVIEW:
-        raise ClaimNotAllowed(
-            _("This membership is still waiting for review; a claim can be filed once it is confirmed.")
-        )
+    hospital = _text(hospital, field="hospital", empty=_("Enter the hospital that made the diagnosis."))
+    description = _text(description, field="description", empty=_("Describe what happened in a few sentences."))
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=member.pk)
+        if locked.status == MembershipStatus.PENDING_REVIEW:
+            raise ClaimNotAllowed(
+                _("This membership is still waiting for review; a claim can be filed once it is confirmed.")
+            )
+        # One claim in progress per person, not per membership: lock the person, since the same person
+        # may be filed for through another membership (after rejoining, as someone's dependant) at once.
+        Person.objects.select_for_update().filter(pk=locked.person_id).first()
         if Claim.objects.filter(member__person_id=locked.person_id, status__in=OPEN_STATUSES).exists():
             raise ClaimNotAllowed(_("This person already has a claim in progress; add documents to it instead."))
         claim = Claim.objects.create(
             member=locked,
+            person_id=locked.person_id,
             filed_by=by,
             kind=kind,
             condition=condition,
             diagnosed_on=diagnosed_on,
-            hospital=hospital.strip(),
-            description=description.strip(),
+            hospital=hospital,
+            description=description,
         )
         ClaimTransition.objects.create(claim=claim, to_status=claim.status, action="file", by=by)
     logger.info("claim %s filed for membership %s", claim.pk, member.pk)
     return claim
 
 
-def claim_document_add(*, claim: Claim, upload: UploadedFile, by: User | None) -> ClaimDocument:
-    """Attach a PDF, JPEG or PNG of at most 10 MB; the type is read from the content, not the name."""
+_TEXT_MAX = {
+    "hospital": Claim._meta.get_field("hospital").max_length or 200,
+    "description": Claim._meta.get_field("description").max_length or 5000,
+}
+
+
+def _text(value: str, *, field: str, empty: str) -> str:
+    """A stripped, non-empty text that fits its column (a longer one would fail on PostgreSQL)."""
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(empty, field=field)
+    if len(value) > _TEXT_MAX[field]:
+        raise DomainError(
+            _("Use at most %(max)s characters (this has %(len)s).") % {"max": _TEXT_MAX[field], "len": len(value)},
+            field=field,
+        )
+    return value
+
+
+def document_check(*, upload: UploadedFile) -> str:
+    """The type of a PDF, JPEG or PNG of at most 10 MB, read from the content, not the name; else raise.
+
+    Pages check every file of a submission with it before storing any, so a refused file leaves nothing behind.
+    """
     if upload.size is None or upload.size > MAX_DOCUMENT_BYTES:
         raise DocumentTooLarge()
     if upload.size == 0:
         raise UnsupportedDocument(_("The file is empty."))
     upload.seek(0)
     head = upload.read(2048)
+    upload.seek(0)
     kind = filetype.guess(head)
     if kind is None or kind.mime not in ALLOWED_DOCUMENT_TYPES:
         raise UnsupportedDocument()
-    upload.seek(0)
+    return str(kind.mime)
+
+
+def claim_document_add(*, claim: Claim, upload: UploadedFile, by: User | None) -> ClaimDocument:
+    """Attach a PDF, JPEG or PNG of at most 10 MB; the type is read from the content, not the name."""
+    if claim.status not in DOCUMENT_STATUSES:
+        # A decided claim is judged on the documents it was decided on.
+        raise ClaimNotAllowed(_("Documents can be added only while the claim is submitted or under investigation."))
+    mime = document_check(upload=upload)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -121,8 +161,8 @@ def claim_document_add(*, claim: Claim, upload: UploadedFile, by: User | None) -
     document = ClaimDocument(
         claim=claim,
         name=(upload.name or "document")[-200:],
-        content_type=kind.mime,
-        size=upload.size,
+        content_type=mime,
+        size=upload.size or 0,  # document_check refused a missing size
         sha256=digest.hexdigest(),
         uploaded_by=by,
     )
@@ -134,10 +174,35 @@ def claim_document_add(*, claim: Claim, upload: UploadedFile, by: User | None) -
 # --- review ----------------------------------------------------------------------------------------
 
 
+def _lock(claim: Claim) -> Claim:
+    # of=self: the member, person and plan are only read; locking them too would hold up the daily
+    # membership job and enrolments for as long as an administrator's decision takes.
+    return (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("member__plan", "member__person", "notice")
+        .get(pk=claim.pk)
+    )
+
+
+def _check_seen(*, locked: Claim, seen: str) -> None:
+    """The claim must still be in the status its decider saw; if not, someone else decided first."""
+    if locked.status != seen:
+        raise ConcurrentDecision(
+            _("Another administrator acted on this claim first: it is now “%(status)s”.")
+            % {"status": locked.get_status_display()}
+        )
+
+
+def _illegal(locked: Claim) -> InvalidTransition:
+    return InvalidTransition(
+        _("A claim that is “%(status)s” cannot be changed this way.") % {"status": locked.get_status_display()}
+    )
+
+
 def _transition(
     *,
     claim: Claim,
-    expected_status: str | None,
+    locked: Claim,
     by: User | None,
     action: str,
     move: Callable[[Claim], None],
@@ -145,35 +210,43 @@ def _transition(
     note: str = "",
     fields: tuple[str, ...] = (),
 ) -> Claim:
-    locked = Claim.objects.select_for_update().select_related("member__plan", "member__person").get(pk=claim.pk)
-    if expected_status is not None and locked.status != expected_status:
-        raise ConcurrentDecision(
-            _("Another administrator acted on this claim first: it is now “%(status)s”.")
-            % {"status": locked.get_status_display()}
-        )
+    """Move a locked claim along the state machine, save it with `fields` and record the step.
+
+    The caller has locked the row in its transaction and set `fields` on that same instance; the
+    caller's own copy (`claim`) is brought up to date so that it can be passed to the next service.
+    """
     before = locked.status
     try:
         move(locked)
     except TransitionNotAllowed as exc:
-        raise ConcurrentDecision(
-            _("A claim that is “%(status)s” cannot be changed this way.") % {"status": locked.get_status_display()}
-        ) from exc
+        raise _illegal(locked) from exc
     locked.save(update_fields=["status", *fields])
     ClaimTransition.objects.create(
         claim=locked, from_status=before, to_status=locked.status, action=action, by=by, reason=reason, note=note
     )
+    if claim is not locked:
+        for name in ("status", *fields):
+            setattr(claim, name, getattr(locked, name))
     return locked
 
 
 def claim_start_investigation(*, claim: Claim, by: User, expected_status: str | None = None, note: str = "") -> Claim:
+    """Start investigating a submitted claim.
+
+    `expected_status` is the status the administrator saw (default: the status of `claim` as passed);
+    when the claim has moved on since, ConcurrentDecision is raised and nothing changes. The same
+    holds for every decision below.
+    """
     with transaction.atomic():
+        locked = _lock(claim)
+        _check_seen(locked=locked, seen=expected_status or claim.status)
         return _transition(
             claim=claim,
-            expected_status=expected_status or ClaimStatus.SUBMITTED,
+            locked=locked,
             by=by,
             action="start_investigation",
             move=lambda c: c.start_investigation(),
-            note=note,
+            note=note.strip(),
         )
 
 
@@ -192,7 +265,7 @@ def claim_check_rules(*, claim: Claim) -> int:
         raise ApprovalRefused(RejectionReason.NOT_COVERED, RejectionReason.NOT_COVERED.label)
     if (timezone.localdate(claim.filed_at) - claim.diagnosed_on).days > plan.claim_window_days:
         raise ApprovalRefused(RejectionReason.LATE_CLAIM, RejectionReason.LATE_CLAIM.label)
-    if claim.kind == ClaimKind.ILLNESS and claim.diagnosed_on <= member.waiting_period_ends:
+    if _diagnosed_in_waiting_period(claim):
         raise ApprovalRefused(RejectionReason.WAITING_PERIOD, RejectionReason.WAITING_PERIOD.label)
     paid_before = (
         Claim.objects.filter(member__person_id=member.person_id, status__in=PAYOUT_STATUSES)
@@ -208,41 +281,36 @@ def claim_check_rules(*, claim: Claim) -> int:
     return payout
 
 
+def _diagnosed_in_waiting_period(claim: Claim) -> bool:
+    """An illness from the day of joining to the waiting period's last day; accidents are covered from day one."""
+    member = claim.member
+    return claim.kind == ClaimKind.ILLNESS and member.joined_on <= claim.diagnosed_on <= member.waiting_period_ends
+
+
 def claim_approve(*, claim: Claim, by: User, expected_status: str | None = None, note: str = "") -> Claim:
-    """Approve (or, above the four-eyes threshold, propose to approve) an investigated claim.
+    """Approve (or, at or above the four-eyes threshold, propose to approve) an investigated claim.
 
     The payout is fixed here from the age at diagnosis. When it is at or above the plan's threshold the
     first admin's approval is a proposal and a second, different admin confirms it with this same call.
     """
+    note = note.strip()
     with transaction.atomic():
-        locked = Claim.objects.select_for_update().select_related("member__plan", "member__person").get(pk=claim.pk)
-        if locked.status != (expected_status or ClaimStatus.INVESTIGATING):
-            raise ConcurrentDecision(
-                _("Another administrator acted on this claim first: it is now “%(status)s”.")
-                % {"status": locked.get_status_display()}
-            )
+        locked = _lock(claim)
+        _check_seen(locked=locked, seen=expected_status or claim.status)
+        if not can_proceed(locked.approve):
+            raise _illegal(locked)
         payout = claim_check_rules(claim=locked)
-        needs_two = payout >= locked.member.plan.four_eyes_threshold_fen
-        if needs_two and locked.approval_proposed_by_id is None:
-            locked.approval_proposed_by = by
-            locked.save(update_fields=["approval_proposed_by"])
-            ClaimTransition.objects.create(
-                claim=locked,
-                from_status=locked.status,
-                to_status=locked.status,
-                action="propose_approval",
-                by=by,
-                note=note,
-            )
-            return locked
-        if needs_two and locked.approval_proposed_by_id == by.pk:
-            raise FourEyesRequired()
+        if payout >= locked.member.plan.four_eyes_threshold_fen:
+            if locked.approval_proposed_by_id is None:
+                return _propose_approval(claim=claim, locked=locked, by=by, note=note)
+            if locked.approval_proposed_by_id == by.pk:
+                raise FourEyesRequired()
         locked.payout_fen = payout
         locked.age_at_diagnosis = age_in_years(locked.member.person.birth_date, locked.diagnosed_on)
         locked.decided_at = timezone.now()
         return _transition(
-            claim=locked,
-            expected_status=ClaimStatus.INVESTIGATING,
+            claim=claim,
+            locked=locked,
             by=by,
             action="approve",
             move=lambda c: c.approve(),
@@ -251,20 +319,46 @@ def claim_approve(*, claim: Claim, by: User, expected_status: str | None = None,
         )
 
 
+def _propose_approval(*, claim: Claim, locked: Claim, by: User, note: str) -> Claim:
+    locked.approval_proposed_by = by
+    locked.save(update_fields=["approval_proposed_by"])
+    ClaimTransition.objects.create(
+        claim=locked,
+        from_status=locked.status,
+        to_status=locked.status,
+        action="propose_approval",
+        by=by,
+        note=note,
+    )
+    claim.approval_proposed_by = by
+    return locked
+
+
 def claim_reject(*, claim: Claim, by: User, reason: str, note: str = "", expected_status: str | None = None) -> Claim:
     """Reject with a reason code; an illness in the waiting period also ends the membership."""
+    note = note.strip()
     if reason not in RejectionReason.values:
         raise DomainError(_("Choose a rejection reason."), field="reason")
-    if reason == RejectionReason.OTHER and not note.strip():
+    if reason == RejectionReason.OTHER and not note:
         raise DomainError(_("Explain the reason in the note."), field="note")
     with transaction.atomic():
-        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        locked = _lock(claim)
+        _check_seen(locked=locked, seen=expected_status or claim.status)
+        if not can_proceed(locked.reject):
+            raise _illegal(locked)
+        # This code ends the membership and bars the person from the plan for life, so it must be true.
+        if reason == RejectionReason.WAITING_PERIOD and not _diagnosed_in_waiting_period(locked):
+            raise DomainError(
+                _("This reason applies only to an illness diagnosed during the waiting period, which ended on %(day)s.")
+                % {"day": locked.member.waiting_period_ends.isoformat()},
+                field="reason",
+            )
         locked.rejection_reason = reason
         locked.decided_at = timezone.now()
         locked.approval_proposed_by = None
         rejected = _transition(
-            claim=locked,
-            expected_status=expected_status or locked.status,
+            claim=claim,
+            locked=locked,
             by=by,
             action="reject",
             move=lambda c: c.reject(),
@@ -278,15 +372,17 @@ def claim_reject(*, claim: Claim, by: User, reason: str, note: str = "", expecte
 
 
 def claim_withdraw(*, claim: Claim, by: User | None, note: str = "", expected_status: str | None = None) -> Claim:
+    """The claimant's household (or an administrator for them) withdraws a claim not yet decided."""
     with transaction.atomic():
-        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        locked = _lock(claim)
+        _check_seen(locked=locked, seen=expected_status or claim.status)
         return _transition(
-            claim=locked,
-            expected_status=expected_status or locked.status,
+            claim=claim,
+            locked=locked,
             by=by,
             action="withdraw",
             move=lambda c: c.withdraw(),
-            note=note,
+            note=note.strip(),
         )
 
 
@@ -301,59 +397,106 @@ def notice_charge_date(*, plan: Plan, notice_date: date) -> date | None:
 
 
 def notices_publish(*, plan: Plan, on: date, by: User | None = None) -> Notice | None:
-    """On a notice day, publish every approved claim not yet published; safe to run twice."""
+    """On a notice day, publish every claim approved before it and not yet published; safe to run twice.
+
+    The batch is what was approved before 00:00 (Beijing) on the notice day, the sharers' own cut-off:
+    a second run later that day, or a run that starts late, publishes exactly the same claims, so a
+    published batch never grows after members have started reading it. Later approvals wait for the
+    next notice day.
+    """
     charge_date = notice_charge_date(plan=plan, notice_date=on)
     if charge_date is None:
         return None
+    cutoff = timezone.make_aware(datetime.combine(on, time.min))
     with transaction.atomic():
         notice, _created = Notice.objects.get_or_create(
             plan=plan, notice_date=on, defaults={"charge_date": charge_date}
         )
         # A few thousand claims a period at most: one row each, with its timeline entry.
-        approved = Claim.objects.select_for_update().filter(
-            member__plan=plan, status=ClaimStatus.APPROVED, notice__isnull=True
+        due = (
+            Claim.objects.select_for_update(of=("self",))
+            .filter(member__plan=plan, status=ClaimStatus.APPROVED, notice__isnull=True)
+            .filter(Q(decided_at__lt=cutoff) | Q(decided_at__isnull=True))
+            .order_by("decided_at", "pk")
         )
-        for claim in approved:
-            claim.notice = notice
+        for locked in due:
+            locked.notice = notice
             _transition(
-                claim=claim,
-                expected_status=ClaimStatus.APPROVED,
-                by=by,
-                action="publish",
-                move=lambda c: c.publish(),
-                fields=("notice",),
+                claim=locked, locked=locked, by=by, action="publish", move=lambda c: c.publish(), fields=("notice",)
             )
     return notice
+
+
+OBJECTION_MAX_LENGTH = 2000
 
 
 def objection_file(*, claim: Claim, by: User, reason: str, on: date | None = None) -> Objection:
     """Object once to a published claim during its notice window; it goes back to investigation."""
     on = on or timezone.localdate()
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise DomainError(_("Say why you object, so the investigators can check it."), field="reason")
-    if not Membership.objects.filter(account=by, status__in=LIVE_STATUSES).exists():
-        raise ObjectionNotAllowed(_("Only members of the plan can object to a claim."))
+    if len(reason) > OBJECTION_MAX_LENGTH:
+        raise DomainError(
+            _("Use at most %(max)s characters (this has %(len)s).") % {"max": OBJECTION_MAX_LENGTH, "len": len(reason)},
+            field="reason",
+        )
     with transaction.atomic():
-        locked = Claim.objects.select_for_update().select_related("notice").get(pk=claim.pk)
-        if locked.status != ClaimStatus.IN_NOTICE or locked.notice is None:
-            raise ObjectionNotAllowed(_("This claim is not in public notice, so it cannot be objected to now."))
-        if not (locked.notice.notice_date <= on < locked.notice.charge_date):
-            raise ObjectionNotAllowed(_("The notice window for this claim has closed."))
+        locked = _lock(claim)
+        # Members of this plan who share its claims; someone still pending review is not one yet.
+        if not Membership.objects.filter(
+            account=by, plan_id=locked.member.plan_id, status__in=COVERED_STATUSES
+        ).exists():
+            raise ObjectionNotAllowed(_("Only members of the plan can object to a claim."))
         notice = locked.notice
+        if locked.status != ClaimStatus.IN_NOTICE or notice is None:
+            raise ObjectionNotAllowed(_("This claim is not in public notice, so it cannot be objected to now."))
+        if not (notice.notice_date <= on < notice.charge_date):
+            raise ObjectionNotAllowed(_("The notice window for this claim has closed."))
         try:
             with transaction.atomic():
-                objection = Objection.objects.create(claim=locked, notice=notice, by=by, reason=reason.strip())
+                objection = Objection.objects.create(claim=locked, notice=notice, by=by, reason=reason)
         except IntegrityError as exc:
             raise ObjectionNotAllowed(_("You have already objected to this claim.")) from exc
         locked.notice = None
         locked.approval_proposed_by = None
         _transition(
-            claim=locked,
-            expected_status=ClaimStatus.IN_NOTICE,
+            claim=claim,
+            locked=locked,
             by=by,
             action="objection",
             move=lambda c: c.reopen_after_objection(),
-            note=reason.strip(),
+            note=reason,
             fields=("notice", "approval_proposed_by"),
         )
     return objection
+
+
+# --- sharing and payout (called by settlement) --------------------------------------------------------
+
+
+def claims_share_notice(*, notice: Notice, by: User | None = None) -> list[Claim]:
+    """On the charge day a notice's batch is final: every claim still in notice becomes `shared`.
+
+    Objected claims have already left the batch (their notice was cleared), so what is shared is what
+    the members pay for. Safe to run twice: a claim already shared is not touched again.
+    """
+    with transaction.atomic():
+        # A few thousand claims a period at most: one row each, with its timeline entry.
+        due = (
+            Claim.objects.select_for_update(of=("self",))
+            .filter(notice=notice, status=ClaimStatus.IN_NOTICE)
+            .order_by("pk")
+        )
+        return [
+            _transition(claim=locked, locked=locked, by=by, action="share", move=lambda c: c.share()) for locked in due
+        ]
+
+
+def claim_mark_paid(*, claim: Claim, by: User | None, note: str = "") -> Claim:
+    """Record that a shared claim's payout has been disbursed."""
+    with transaction.atomic():
+        locked = _lock(claim)
+        return _transition(
+            claim=claim, locked=locked, by=by, action="mark_paid", move=lambda c: c.mark_paid(), note=note.strip()
+        )
