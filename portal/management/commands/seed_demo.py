@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from portal.demo import ADMIN_PASSWORD, ADMIN_USERNAME, MEMBER_PASSWORD, MEMBER_PHONE, seed_demo
+from portal.demo import ADMIN_PASSWORD, ADMIN_USERNAME, MEMBER_PASSWORD, MEMBER_PHONE, REVIEWER_USERNAME, seed_demo
 
 
 class Command(BaseCommand):
@@ -16,4 +16,5 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("Open http://127.0.0.1:8000/")
         self.stdout.write(f"  admin login  (http://127.0.0.1:8000/admin/): {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+        self.stdout.write(f"  second admin (four eyes):                     {REVIEWER_USERNAME} / {ADMIN_PASSWORD}")
         self.stdout.write(f"  member login (http://127.0.0.1:8000/login/): {MEMBER_PHONE} / {MEMBER_PASSWORD}")
