@@ -34,6 +34,12 @@ app.conf.update(
             "task": "claims.tasks.notices_publish_due",
             "schedule": crontab(hour=0, minute=1),
         },
+        # Every day after the notices: open the period on a notice day, settle it on a charge day, and
+        # resume any settlement a killed worker left unfinished.
+        "period-jobs": {
+            "task": "settlement.tasks.period_jobs_due",
+            "schedule": crontab(hour=0, minute=15),
+        },
     },
 )
 app.autodiscover_tasks()

@@ -228,6 +228,14 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# A task a killed worker never acknowledged comes back after this many seconds; above the 30-minute task
+# limit, so a long but healthy task is never delivered twice while it runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 45 * 60}
+
+# Member ids per settlement chunk: one INSERT … SELECT each, about a second of PostgreSQL's work.
+SETTLEMENT_CHUNK_SIZE = _whole_number("SETTLEMENT_CHUNK_SIZE", default=50_000)
+if SETTLEMENT_CHUNK_SIZE < 1:
+    raise ImproperlyConfigured("SETTLEMENT_CHUNK_SIZE must be a whole number of at least 1")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -107,6 +107,7 @@ REFUSED = [
         id="DATABASE_URL-no-db",
     ),
     pytest.param({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE='forever' is not a whole number", id="CONN_MAX_AGE-word"),
+    pytest.param({"SETTLEMENT_CHUNK_SIZE": "0"}, "SETTLEMENT_CHUNK_SIZE must be", id="SETTLEMENT_CHUNK_SIZE-zero"),
     pytest.param(
         {"REDIS_URL": "amqp://guest:hunter2hunter2@mq:5672//"},
         "REDIS_URL must look like redis://",

@@ -1,0 +1,32 @@
+"""Thin Celery tasks: each takes ids and calls one service (acks_late: a killed worker's task runs again)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from settlement import services
+from settlement.models import Period
+
+
+@shared_task(name="settlement.tasks.period_jobs_due")
+def period_jobs_due() -> dict[str, list[int]]:
+    """Beat runs this just after Beijing midnight: the notice-day and charge-day jobs of today."""
+    run = services.period_jobs_run(on=timezone.localdate())
+    return {"opened": run.opened, "settling": run.settling, "resumed": run.resumed}
+
+
+@shared_task(name="settlement.tasks.settle_period")
+def settle_period(period_id: int, chunk_size: int | None = None) -> str:
+    """Start (or resume) a period's settlement: fixes the figures once, queues the chunks not yet done."""
+    return services.period_settle_start(period=Period.objects.get(pk=period_id), chunk_size=chunk_size).status
+
+
+@shared_task(name="settlement.tasks.settle_chunk")
+def settle_chunk(period_id: int, lo: int, hi: int) -> bool:
+    return services.period_settle_chunk(period_id=period_id, lo=lo, hi=hi)
+
+
+@shared_task(name="settlement.tasks.settle_finish")
+def settle_finish(period_id: int) -> str:
+    return services.period_settle_finish(period_id=period_id).status
