@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from members.identity import hash_id_number, mask_id_number
@@ -42,6 +43,9 @@ def page(live_server: Any, transactional_db: None, chromium_executable: str) -> 
         try:
             yield context.new_page()
         finally:
+            # ORM calls made while Playwright's event loop runs get their own connection: close it, or
+            # PostgreSQL refuses to drop the test database at the end of the run.
+            connections.close_all()
             browser.close()
 
 
