@@ -9,9 +9,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
 
-from claims.models import Claim, ClaimDocument, ClaimStatus, ClaimTransition, Notice
+from claims.models import Claim, ClaimDocument, ClaimStatus, ClaimTransition, CoveredCondition, Notice
 from claims.provinces import province_of
-from members.models import Sex, User
+from members.models import Partner, Plan, Sex, User
 
 
 def claims_for_account(*, account: User) -> QuerySet[Claim]:
@@ -116,3 +116,25 @@ def claim_published(*, claim_id: int) -> Claim:
 
 def claim_days_since_filing(*, claim: Claim) -> int:
     return (timezone.localdate() - timezone.localdate(claim.filed_at)).days
+
+
+def claims_for_partner(*, partner: Partner, member: int | None = None, status: str | None = None) -> QuerySet[Claim]:
+    """Access check written once for the API: the claims of the members the partner enrolled."""
+    claims = Claim.objects.filter(member__partner=partner)
+    if member is not None:
+        claims = claims.filter(member_id=member)
+    if status:
+        claims = claims.filter(status=status)
+    return claims.select_related("condition").prefetch_related("transitions", "documents").order_by("-filed_at", "-id")
+
+
+def claim_for_partner(*, partner: Partner, claim_id: int) -> Claim:
+    """Another partner's claim, or no claim at all: the same 404."""
+    try:
+        return claims_for_partner(partner=partner).get(pk=claim_id)
+    except Claim.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def condition_by_code(*, plan: Plan, code: str) -> CoveredCondition | None:
+    return CoveredCondition.objects.filter(plan=plan, code=code).first()

@@ -32,6 +32,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import update_change_reason
 
@@ -43,6 +45,8 @@ from members.models import (
     HealthQuestion,
     Membership,
     MembershipStatus,
+    Partner,
+    PartnerAPIKey,
     PayoutTier,
     Person,
     Plan,
@@ -53,6 +57,8 @@ from members.services import (
     credit_import_apply,
     credit_import_preview,
     membership_change_status,
+    partner_key_create,
+    partner_keys_revoke,
 )
 
 CREDIT_FILE_MAX_BYTES = 5 * 1024 * 1024
@@ -583,3 +589,68 @@ class CreditImportAdmin(admin.ModelAdmin[CreditImport]):
 
     def has_delete_permission(self, request: HttpRequest, obj: CreditImport | None = None) -> bool:
         return False
+
+
+# --- API partners ----------------------------------------------------------------------------------
+
+# The package's own key model is not used (partners' keys are PartnerAPIKey): keep it out of admin.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+class PartnerAPIKeyInline(admin.TabularInline[PartnerAPIKey, Partner]):
+    model = PartnerAPIKey
+    fields = ["prefix", "name", "created", "expiry_date", "revoked"]
+    readonly_fields = ["prefix", "name", "created", "expiry_date", "revoked"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Partner | None = None) -> bool:
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin[Partner]):
+    """Partners and their keys: a new key is shown once, in the message after the action."""
+
+    list_display = ["name", "created_at", "usable_keys"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at"]
+    inlines = [PartnerAPIKeyInline]
+    actions = ["issue_key", "revoke_keys"]
+
+    @admin.display(description=_("usable API keys"))
+    def usable_keys(self, partner: Partner) -> int:
+        return partner.api_keys.filter(revoked=False).count()
+
+    def save_model(self, request: HttpRequest, obj: Partner, form: BaseModelForm[Partner], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show_key(request, obj, partner_key_create(partner=obj))
+
+    @admin.action(description=_("Issue a new API key (shown once)"))
+    def issue_key(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset:
+            self._show_key(request, partner, partner_key_create(partner=partner))
+
+    @admin.action(description=_("Revoke every API key of the selected partners"))
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        count = sum(partner_keys_revoke(partner=partner) for partner in queryset)
+        self.message_user(request, gettext("%(count)s API keys revoked.") % {"count": count}, messages.SUCCESS)
+
+    def _show_key(self, request: HttpRequest, partner: Partner, key: str) -> None:
+        self.message_user(
+            request,
+            gettext("The API key of %(partner)s is %(key)s — store it now: it will not be shown again.")
+            % {"partner": partner.name, "key": key},
+            messages.WARNING,
+        )
+
+
+@admin.register(PartnerAPIKey)
+class PartnerAPIKeyAdmin(APIKeyModelAdmin):
+    """Keys one by one: tick “revoked” to revoke a key (it cannot be undone)."""
+
+    list_display = ("prefix", "partner", "name", "created", "expiry_date", "_has_expired", "revoked")  # type: ignore[assignment]
+    list_filter = ("partner", "revoked")  # type: ignore[assignment]
+    list_select_related = ["partner"]

@@ -63,6 +63,15 @@ class HasDependants(DomainError):
     default_message = _("You pay for family members who are still in the plan: exit them first, then exit yourself.")
 
 
+class ExternalRefTaken(DomainError):
+    code = "conflict"
+    http_status = 409
+    default_message = _("This external reference already names another member of yours; use a reference of its own.")
+
+    def __init__(self, message: object = None) -> None:
+        super().__init__(message, field="external_ref")
+
+
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     http_status = 409

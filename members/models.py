@@ -3,10 +3,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
 from members.identity import decrypt_id_number
@@ -206,6 +208,14 @@ class Membership(models.Model):
     credit_source = models.CharField(_("credit source"), max_length=10, choices=CreditSource.choices)
     credit_score = models.PositiveIntegerField(_("credit score"), null=True, blank=True)
     external_ref = models.CharField(_("external reference"), max_length=64, blank=True)
+    partner = models.ForeignKey(
+        "Partner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        help_text=_("The partner that enrolled this member through the API; empty for sign-ups on the site."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -219,6 +229,13 @@ class Membership(models.Model):
                 fields=["person", "plan"],
                 condition=Q(status__in=["pending_review", "waiting", "active"]),
                 name="membership_one_live_per_person_plan",
+            ),
+            # The partner's own id for a person names one live membership. Only live ones: a person who
+            # exited may rejoin later through the same partner, under the same reference.
+            models.UniqueConstraint(
+                fields=["partner", "external_ref"],
+                condition=~Q(external_ref="") & Q(status__in=["pending_review", "waiting", "active"]),
+                name="membership_unique_live_partner_ref",
             ),
             models.CheckConstraint(
                 condition=(Q(relationship="self") & Q(payer__isnull=True))
@@ -289,3 +306,48 @@ class CreditImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.row_count})"
+
+
+class Partner(models.Model):
+    """A payment app, employer or broker that enrols members and files claims through the API."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner's API key: only a prefix and a hash are stored, the key itself is shown once."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta:
+        ordering = ("-created",)
+        verbose_name = _("partner API key")
+        verbose_name_plural = _("partner API keys")
+
+
+class IdempotencyKey(models.Model):
+    """A partner's Idempotency-Key and the response it got, replayed when the same request comes again."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and body: the same key with another request is a conflict, not a replay.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="idempotency_key_unique_per_partner")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from members.dates import age_in_years
-from members.models import COVERED_STATUSES, LIVE_STATUSES, Membership, Plan, User
+from members.models import COVERED_STATUSES, LIVE_STATUSES, Membership, Partner, Plan, User
 
 
 def plan_get_default() -> Plan:
@@ -69,3 +69,25 @@ def membership_for_account(*, account: User, membership_id: int) -> Membership:
 
 def membership_live_dependants(*, membership: Membership) -> QuerySet[Membership]:
     return membership.dependants.filter(status__in=LIVE_STATUSES)
+
+
+def memberships_for_partner(
+    *, partner: Partner, status: str | None = None, external_ref: str | None = None, payer: int | None = None
+) -> QuerySet[Membership]:
+    """Access check written once for the API: a partner reaches only the members it enrolled."""
+    memberships = Membership.objects.filter(partner=partner)
+    if status:
+        memberships = memberships.filter(status=status)
+    if external_ref:
+        memberships = memberships.filter(external_ref=external_ref)
+    if payer is not None:
+        memberships = memberships.filter(payer_id=payer)
+    return memberships.select_related("person", "plan").prefetch_related("plan__payout_tiers").order_by("id")
+
+
+def membership_for_partner(*, partner: Partner, membership_id: int) -> Membership:
+    """Another partner's member, or no member at all: the same 404."""
+    try:
+        return memberships_for_partner(partner=partner).get(pk=membership_id)
+    except Membership.DoesNotExist as exc:
+        raise Http404 from exc

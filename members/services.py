@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +25,7 @@ from members.errors import (
     CreditCheckFailed,
     CreditImportInvalid,
     DomainError,
+    ExternalRefTaken,
     HasDependants,
     HealthDeclarationFailed,
     InvalidIdNumber,
@@ -47,6 +48,8 @@ from members.models import (
     CreditSource,
     Membership,
     MembershipStatus,
+    Partner,
+    PartnerAPIKey,
     Person,
     Plan,
     Relationship,
@@ -152,9 +155,13 @@ def membership_enrol(
     phone: str = "",
     attested_score: int | None = None,
     external_ref: str = "",
+    partner: Partner | None = None,
     on: date | None = None,
 ) -> Membership:
-    """Enrol one person on the day `on` (today), after the identity, age, health and credit checks."""
+    """Enrol one person on the day `on` (today), after the identity, age, health and credit checks.
+
+    `partner`: the API partner enrolling them, whose `external_ref` names one live membership.
+    """
     on = on or timezone.localdate()
     if not plan.is_active:
         raise PlanClosed()
@@ -195,6 +202,8 @@ def membership_enrol(
             if Membership.objects.filter(person=person, plan=plan, status__in=LIVE_STATUSES).exists():
                 raise AlreadyEnrolled()
             _check_may_rejoin(plan=plan, person=person)
+            if partner is not None and external_ref and _live_ref_taken(partner=partner, external_ref=external_ref):
+                raise ExternalRefTaken()
             membership = Membership.objects.create(
                 plan=plan,
                 person=person,
@@ -209,8 +218,12 @@ def membership_enrol(
                 credit_source=credit.source,
                 credit_score=credit.score,
                 external_ref=external_ref,
+                partner=partner,
             )
     except IntegrityError as exc:
+        # Lost a race to a simultaneous request: on the person (the usual case) or on the reference.
+        if partner is not None and external_ref and _live_ref_taken(partner=partner, external_ref=external_ref):
+            raise ExternalRefTaken() from exc
         raise AlreadyEnrolled() from exc
     logger.info("membership %s enrolled person %s status %s", membership.pk, person.id_number_masked, membership.status)
     return membership
@@ -248,6 +261,10 @@ def _check_may_rejoin(*, plan: Plan, person: Person) -> None:
         raise RejoiningNotAllowed(
             _("An illness diagnosed in the waiting period ended this person's membership; they cannot rejoin.")
         )
+
+
+def _live_ref_taken(*, partner: Partner, external_ref: str) -> bool:
+    return Membership.objects.filter(partner=partner, external_ref=external_ref, status__in=LIVE_STATUSES).exists()
 
 
 def _check_account_has_no_household(*, plan: Plan, account: User) -> None:
@@ -377,6 +394,60 @@ def membership_end_for_waiting_period_illness(
     return locked
 
 
+NON_PAYMENT = "non_payment"
+PAID_OUT = "paid_out"
+
+
+def household_remove_for_non_payment(*, payer: Membership, on: date, by: User | None = None) -> int:
+    """Remove a payer still in arrears after the grace, with every live member of their household.
+
+    Settlement decides who is in arrears; this is the only way to remove a household for it. Each
+    member's coverage ends on `on`, so a period whose notice day came earlier is still owed. A payer
+    whose own membership has already ended (paid out) stays as they are; their dependants go. Returns
+    how many memberships were removed (0 when the household had already gone: safe to run twice).
+    """
+    with transaction.atomic():
+        # Payer first, then dependants, in id order: the order every household lock is taken in.
+        household = list(
+            Membership.objects.select_for_update()
+            .filter(Q(pk=payer.pk) | Q(payer_id=payer.pk), status__in=LIVE_STATUSES)
+            .order_by("pk")
+        )
+        for member in household:
+            member.status = MembershipStatus.REMOVED
+            member.status_reason = NON_PAYMENT
+            member.ended_on = on
+            member._change_reason = NON_PAYMENT  # type: ignore[attr-defined]  # read by simple-history
+            if by is not None:
+                member._history_user = by  # type: ignore[attr-defined]
+            member.save(update_fields=["status", "status_reason", "ended_on"])
+    return len(household)
+
+
+def membership_mark_paid_out(*, membership: Membership, by: User | None, on: date | None = None) -> Membership:
+    """After the payout (once in a lifetime) the membership ends as `paid_out`; the household stays.
+
+    A payer who is paid out keeps paying for their dependants, who stay covered. A membership that had
+    already ended before the payout (the claimant left or was removed) keeps its end date.
+    """
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        if locked.status == MembershipStatus.PAID_OUT:
+            return locked
+        fields = ["status", "status_reason"]
+        if locked.ended_on is None:
+            locked.ended_on = on
+            fields.append("ended_on")
+        locked.status = MembershipStatus.PAID_OUT
+        locked.status_reason = PAID_OUT
+        locked._change_reason = PAID_OUT  # type: ignore[attr-defined]
+        if by is not None:
+            locked._history_user = by  # type: ignore[attr-defined]
+        locked.save(update_fields=fields)
+    return locked
+
+
 @dataclass(frozen=True)
 class DailyResult:
     activated: int
@@ -451,6 +522,31 @@ def _bulk_transition(
                 default_change_reason=reason,
             )
             done += len(batch)
+
+
+# --- partners ------------------------------------------------------------------------------------
+
+
+def partner_create(*, name: str) -> tuple[Partner, str]:
+    """A new partner and its first API key; the key is returned once and only its hash is kept."""
+    name = _check_text(name, field="name", max_length=100, empty=_("Give the partner a name."))
+    with transaction.atomic():
+        if Partner.objects.filter(name=name).exists():
+            raise DomainError(_("A partner with this name already exists."), field="name")
+        partner = Partner.objects.create(name=name)
+        key = partner_key_create(partner=partner)
+    return partner, key
+
+
+def partner_key_create(*, partner: Partner) -> str:
+    """Another key for a partner (to rotate: create one, switch, revoke the old)."""
+    _api_key, key = PartnerAPIKey.objects.create_key(partner=partner, name=partner.name[:50])
+    return key
+
+
+def partner_keys_revoke(*, partner: Partner) -> int:
+    """Revoke every key of a partner at once (revocation cannot be undone)."""
+    return PartnerAPIKey.objects.filter(partner=partner, revoked=False).update(revoked=True)
 
 
 # --- credit records --------------------------------------------------------------------------
@@ -575,9 +671,14 @@ __all__ = [
     "credit_file_parse",
     "credit_import_apply",
     "credit_import_preview",
+    "household_remove_for_non_payment",
     "membership_change_status",
     "membership_end_for_waiting_period_illness",
     "membership_enrol",
     "membership_exit",
+    "membership_mark_paid_out",
     "memberships_daily",
+    "partner_create",
+    "partner_key_create",
+    "partner_keys_revoke",
 ]

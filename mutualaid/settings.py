@@ -103,6 +103,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "members",
     "claims",
@@ -237,9 +240,41 @@ SETTLEMENT_CHUNK_SIZE = _whole_number("SETTLEMENT_CHUNK_SIZE", default=50_000)
 if SETTLEMENT_CHUNK_SIZE < 1:
     raise ImproperlyConfigured("SETTLEMENT_CHUNK_SIZE must be a whole number of at least 1")
 
+# The partner API (API.md): partners authenticate with an API key, see only their own members, and
+# every error has one shape (mutualaid/api/).
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["mutualaid.api.auth.PartnerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["mutualaid.api.auth.IsPartner"],
+    "DEFAULT_THROTTLE_CLASSES": ["mutualaid.api.auth.PartnerRateThrottle"],
+    # Per partner; counted in the default cache, so per process unless a shared cache is configured.
+    "DEFAULT_THROTTLE_RATES": {"partner": "1200/minute"},
+    "DEFAULT_PAGINATION_CLASS": "mutualaid.api.pagination.PagePagination",
+    "EXCEPTION_HANDLER": "mutualaid.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "mutualaid.api.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mutual aid plan — partner API",
+    "DESCRIPTION": (
+        "Enrol members, file claims and read results. Authenticate with `Authorization: Api-Key <key>`. "
+        'Every 4xx answer is `{"error": {"code", "message", "fields"?}}`. POST requests accept an '
+        "`Idempotency-Key` header: the same key with the same body replays the first response."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Served from the installed package: the docs page needs no outside network.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "members.models.MembershipStatus",
+        "ClaimStatusEnum": "claims.models.ClaimStatus",
+    },
 }
 
 LOG_LEVEL: str = _text("LOG_LEVEL", "INFO")

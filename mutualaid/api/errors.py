@@ -1,0 +1,107 @@
+"""The one exception handler: every 4xx as {"error": {"code", "message", "fields"?}}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import DataError, IntegrityError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from members.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("This Idempotency-Key was already used with a different request; send a new key for a new request.")
+        )
+
+
+def error_body(code: str, message: str, fields: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = dict(fields)
+    return {"error": error}
+
+
+def domain_error_body(exc: DomainError) -> dict[str, Any]:
+    message = str(exc.message)
+    return error_body(exc.code, message, {exc.field: [message]} if exc.field else None)
+
+
+def validation_error_body(detail: Any) -> dict[str, Any]:
+    """DRF's nested errors → {"a.b": ["…"]}; errors of the whole body become the message."""
+    fields = _flatten(detail)
+    general = fields.pop(api_settings.NON_FIELD_ERRORS_KEY, None)
+    message = " ".join(general) if general else _("Some fields are not valid: see `fields`.")
+    return error_body("invalid", message, fields)
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    key = prefix or api_settings.NON_FIELD_ERRORS_KEY
+    if isinstance(detail, Mapping):
+        out: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, Mapping | list) for item in detail):
+            return {key: [str(item) for item in detail]}
+        out = {}
+        for index, item in enumerate(detail):
+            out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return out
+    return {key: [str(detail)]}
+
+
+_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "invalid",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "not_authenticated",
+    exceptions.NotFound: "not_found",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The one place errors get their shape; anything it does not know stays a 500 and is logged."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(domain_error_body(exc), status=exc.http_status)
+    if isinstance(exc, IntegrityError):
+        # A unique key or a check lost to a simultaneous request: a conflict, never a server error.
+        set_rollback()
+        logger.warning("API integrity conflict: %s", exc)
+        message = _("This conflicts with data changed at the same time; fetch the current state and try again.")
+        return Response(error_body("conflict", message), status=409)
+    if isinstance(exc, DataError):
+        set_rollback()
+        logger.warning("API value refused by the database: %s", exc)
+        return Response(error_body("invalid", _("A value is out of range or too long.")), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = validation_error_body(exc.detail)
+        return response
+    if isinstance(exc, exceptions.NotFound):
+        message = _("No such object, or not one of yours.")
+    else:
+        message = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(exc.default_detail)
+    code = next((c for kind, c in _CODES.items() if isinstance(exc, kind)), str(exc.default_code))
+    response.data = error_body(code, message)
+    return response

@@ -1,0 +1,142 @@
+"""GET /api/v1/members/ and /members/{id}/, POST /members/{id}/exit/: a partner's own members only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from members.models import CreditSource, Membership, MembershipStatus, Person, Plan
+from tests.api.conftest import Caller, error_code
+
+Body = Callable[..., dict[str, Any]]
+
+
+def many_members(partner: Any, plan: Plan, count: int) -> None:
+    """Rows straight into the tables: a long list without `count` enrolments' worth of checks."""
+    people = Person.objects.bulk_create(
+        Person(
+            name="李四",
+            id_number_encrypted="-",
+            id_number_hash=f"bulk-{i}",
+            id_number_masked="110105********0000",
+            birth_date=date(1990, 1, 1),
+            sex="F",
+        )
+        for i in range(count)
+    )
+    today = date.today()
+    Membership.objects.bulk_create(
+        Membership(
+            plan=plan,
+            person=person,
+            partner=partner,
+            relationship="self",
+            status=MembershipStatus.WAITING,
+            joined_on=today,
+            waiting_period_ends=today + timedelta(days=90),
+            credit_source=CreditSource.ATTESTED,
+            external_ref=f"bulk-{person.pk}",
+        )
+        for person in people
+    )
+
+
+def test_it_lists_only_the_partners_own_members(acme: Caller, globex: Caller, body: Body) -> None:
+    acme.post("/api/v1/members/", body(1))
+    acme.post("/api/v1/members/", body(2))
+    globex.post("/api/v1/members/", body(3))
+    page = acme.get("/api/v1/members/").json()
+    assert page["count"] == 2
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert {m["external_ref"] for m in page["results"]} == {"p-1", "p-2"}
+    assert globex.get("/api/v1/members/").json()["count"] == 1
+
+
+def test_it_filters_by_status_external_ref_and_payer(acme: Caller, body: Body, enrolled: dict[str, Any]) -> None:
+    acme.post("/api/v1/members/", body(2, birth_date=date(2015, 1, 1), payer=enrolled["id"], relationship="child"))
+    acme.post("/api/v1/members/", body(3, credit_score=None))
+    assert acme.get("/api/v1/members/", {"status": "pending_review"}).json()["count"] == 1
+    assert [m["id"] for m in acme.get("/api/v1/members/", {"external_ref": "p-1"}).json()["results"]] == [
+        enrolled["id"]
+    ]
+    dependants = acme.get("/api/v1/members/", {"payer": enrolled["id"]}).json()["results"]
+    assert [m["external_ref"] for m in dependants] == ["p-2"]
+
+
+def test_it_answers_400_to_a_bad_filter(acme: Caller) -> None:
+    response = acme.get("/api/v1/members/", {"status": "asleep", "payer": "99999999999999999999999"})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"status", "payer"}
+
+
+def test_it_pages_the_list_and_caps_the_page_size(acme: Caller, plan: Plan) -> None:
+    many_members(acme.partner, plan, 501)
+    first = acme.get("/api/v1/members/", {"page_size": 10}).json()
+    assert first["count"] == 501
+    assert len(first["results"]) == 10
+    assert "page=2" in first["next"]
+    assert first["previous"] is None
+    assert len(acme.get("/api/v1/members/", {"page_size": 10_000}).json()["results"]) == 500
+    assert len(acme.get("/api/v1/members/").json()["results"]) == 50
+
+
+def test_a_page_past_the_end_is_404(acme: Caller) -> None:
+    response = acme.get("/api/v1/members/", {"page": 9})
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
+
+
+def test_the_number_of_queries_does_not_grow_with_the_page(acme: Caller, plan: Plan) -> None:
+    many_members(acme.partner, plan, 60)
+    with CaptureQueriesContext(connection) as small:
+        assert acme.get("/api/v1/members/", {"page_size": 2}).status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        assert acme.get("/api/v1/members/", {"page_size": 60}).status_code == 200
+    assert len(large) == len(small)
+    assert len(large) <= 5
+
+
+def test_it_shows_one_member(acme: Caller, enrolled: dict[str, Any]) -> None:
+    response = acme.get(f"/api/v1/members/{enrolled['id']}/")
+    assert response.status_code == 200
+    assert response.json() == enrolled
+
+
+@pytest.mark.parametrize("suffix", ["", "exit/"])
+def test_another_partners_member_is_404(globex: Caller, enrolled: dict[str, Any], suffix: str) -> None:
+    path = f"/api/v1/members/{enrolled['id']}/{suffix}"
+    response = globex.post(path) if suffix else globex.get(path)
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
+    assert Membership.objects.get(pk=enrolled["id"]).status == MembershipStatus.WAITING
+
+
+def test_a_member_that_does_not_exist_is_404_too(acme: Caller) -> None:
+    assert acme.get("/api/v1/members/999999/").status_code == 404
+    assert acme.get(f"/api/v1/members/{2**70}/").status_code == 404
+
+
+def test_it_exits_a_member(acme: Caller, enrolled: dict[str, Any]) -> None:
+    response = acme.post(f"/api/v1/members/{enrolled['id']}/exit/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "exited"
+    assert response.json()["coverage"] is None
+
+
+def test_a_payer_with_dependants_cannot_exit(acme: Caller, body: Body, enrolled: dict[str, Any]) -> None:
+    acme.post("/api/v1/members/", body(2, birth_date=date(2015, 1, 1), payer=enrolled["id"], relationship="child"))
+    response = acme.post(f"/api/v1/members/{enrolled['id']}/exit/")
+    assert response.status_code == 409
+    assert error_code(response) == "has_dependants"
+
+
+def test_exiting_twice_is_a_409(acme: Caller, enrolled: dict[str, Any]) -> None:
+    acme.post(f"/api/v1/members/{enrolled['id']}/exit/")
+    response = acme.post(f"/api/v1/members/{enrolled['id']}/exit/")
+    assert response.status_code == 409
+    assert error_code(response) == "invalid_transition"
