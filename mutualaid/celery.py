@@ -40,6 +40,12 @@ app.conf.update(
             "task": "settlement.tasks.period_jobs_due",
             "schedule": crontab(hour=0, minute=15),
         },
+        # After the period jobs: refunds for waiting-period illnesses, then the households still in arrears
+        # after their grace (2 days before the next charge day) are removed.
+        "money-jobs": {
+            "task": "settlement.tasks.money_jobs_due",
+            "schedule": crontab(hour=0, minute=30),
+        },
     },
 )
 app.autodiscover_tasks()

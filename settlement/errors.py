@@ -29,3 +29,21 @@ class UnbalancedEntry(SettlementError):
 
     code = "unbalanced_entry"
     http_status = 500
+
+
+class NotAPayer(SettlementError):
+    code = "not_a_payer"
+    http_status = 400
+    default_message = _("Payments are made by the payer of a household, not by a family member.")
+
+
+class PaymentReferenceConflict(SettlementError):
+    """The reference was already recorded for another payer or amount: a typo or a second transfer."""
+
+    code = "payment_reference_conflict"
+    default_message = _("This payment reference is already recorded, for another member or amount.")
+
+
+class ClaimNotPayable(SettlementError):
+    code = "claim_not_payable"
+    default_message = _("Only a claim shared on its charge day can be paid out.")

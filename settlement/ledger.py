@@ -5,8 +5,9 @@ Why not django-hordak, which was written for exactly this: its amounts are djang
 database triggers written for PostgreSQL and MySQL, while the suite and `make run` also use SQLite; its
 releases are tested up to Django 5.0, not the 5.2 this project pins; and it posts one leg per row per
 transaction through the ORM, whereas settlement posts a handful of aggregate entries per period (one per
-chunk of 50,000 charges), for which two small tables and one posting function are enough. The member
-sub-ledger (charges, later payments) is the per-member detail; the ledger holds the control totals.
+chunk of 50,000 charges), for which two small tables and one posting function are enough. The members'
+sub-ledger (charges, payments, arrears deducted from payouts, refunds) is the per-payer detail; the
+ledger holds the control totals.
 
 The scheme (balance of an account = debits − credits):
 - when a period's settlement starts (its batch is final):
@@ -16,8 +17,23 @@ The scheme (balance of an account = debits − credits):
     member charges Dr members_receivable Cr mutual_fund      Σ the chunk's charges
 - when the period is settled:
     operator subsidy Dr operator_subsidy Cr mutual_fund      what the caps took off the shares
-so a settled period leaves the mutual fund at zero, and members_receivable equals Σ charges − Σ payments.
-Later: payments Dr cash Cr members_receivable; disbursed payouts Dr claims_payable Cr cash.
+so a settled period leaves the mutual fund at zero.
+- money in, one entry per payment (`payment-<id>`):
+    payment received Dr cash             Cr members_receivable   the amount
+- money out, one entry per claim paid (`payout-<claim id>`): the payout settles the claimant household's
+  arrears first, and the rest is paid out:
+    payout disbursed Dr claims_payable   (the full payout)
+                     Cr cash             (what the claimant receives)
+                     Cr members_receivable (the arrears deducted, now settled)
+- refunds of the shares charged to a membership ended by an illness in its waiting period, one entry per
+  daily batch (`refunds-<first id>-<last id>`):
+    refunds          Dr operator_subsidy Cr members_receivable   Σ the refunded shares
+  The shares were spent on their periods' payouts, so the fund has nothing to give back: the operator
+  bears the refund, as it bears what the caps remove. The credit lands on the payer's account: it
+  cancels the refunded shares if they were never paid, and otherwise leaves the payer in credit against
+  later charges (paying a credit out in cash would be Dr members_receivable Cr cash).
+So members_receivable equals the sub-ledger at all times: Σ charges − Σ payments − Σ arrears deducted
+from payouts − Σ refunds, over the payers' rows (selectors.members_receivable_subledger).
 
 Every entry has a unique key naming the event it records (`period-7-chunk-0`), so the same event can
 never be posted twice, and entries are never edited: `journal_reverse` posts the mirror image.

@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Notice
-from members.models import Membership, Plan
+from claims.models import Claim, Notice
+from members.models import Membership, Plan, User
 
 
 class PeriodStatus(models.TextChoices):
@@ -50,6 +50,9 @@ class Period(models.Model):
     chunk_size = models.PositiveIntegerField(_("member ids per chunk"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    # Set by the daily job once the payers still in arrears after this period's grace were removed, so
+    # each period's charges are read once for it and never again.
+    arrears_checked_on = models.DateField(_("arrears checked on"), null=True, blank=True)
 
     class Meta:
         ordering = ["-notice_date"]
@@ -145,6 +148,9 @@ class EntryKind(models.TextChoices):
     FEE = "fee", _("management fee")
     CHARGES = "charges", _("member charges")
     SUBSIDY = "subsidy", _("operator subsidy")
+    PAYMENT = "payment", _("payment received")
+    DISBURSEMENT = "disbursed", _("payout disbursed")
+    REFUNDS = "refunds", _("refunds")
     REVERSAL = "reversal", _("reversal")
 
 
@@ -200,3 +206,91 @@ class JournalLine(_WriteOnce):
 
     def __str__(self) -> str:
         return f"{self.account} Dr {self.debit_fen} Cr {self.credit_fen}"
+
+
+ADMIN_SOURCE = "admin"
+
+
+class Payment(models.Model):
+    """Money received from a payer: one row of the members' sub-ledger, settling their household's charges.
+
+    `reference` is the payer's transfer reference as the receiving side knows it; it is unique per
+    source (administrators now, each partner later), which is what makes recording it idempotent.
+    """
+
+    payer = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="payments")
+    amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
+    source = models.CharField(_("source"), max_length=64, default=ADMIN_SOURCE)
+    reference = models.CharField(_("reference"), max_length=64)
+    received_at = models.DateTimeField(_("received at"))
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "reference"], name="payment_reference_unique_per_source"),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payment_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["payer", "received_at"], name="payment_payer_received")]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.reference}: {self.amount_fen}"
+
+
+class Payout(models.Model):
+    """A claim's payout as disbursed: the gross payout less the claimant's household arrears, settled from it."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="disbursement")
+    payer = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The payer of the claimant's household, whose arrears were deducted."),
+    )
+    gross_fen = models.PositiveBigIntegerField(_("payout (fen)"))
+    arrears_deducted_fen = models.PositiveBigIntegerField(_("arrears deducted (fen)"))
+    net_fen = models.PositiveBigIntegerField(_("paid (fen)"))
+    paid_on = models.DateField(_("paid on"))
+    paid_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_on", "-pk"]
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gross_fen=F("arrears_deducted_fen") + F("net_fen")), name="payout_gross_is_net_plus_arrears"
+            ),
+            models.CheckConstraint(condition=Q(gross_fen__gt=0), name="payout_gross_positive"),
+        ]
+        indexes = [models.Index(fields=["payer"], name="payout_payer")]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id}: {self.net_fen} of {self.gross_fen}"
+
+
+class Refund(models.Model):
+    """The shares charged for a membership ended by an illness in its waiting period, credited back once.
+
+    Written only by the daily job's INSERT … SELECT; `entry` is the journal entry that posted it, set in
+    the same transaction, so a refund is either posted or about to be posted by the next run.
+    """
+
+    membership = models.OneToOneField(Membership, on_delete=models.PROTECT, related_name="refund")
+    payer = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    amount_fen = models.PositiveBigIntegerField(_("refunded (fen)"))
+    refunded_on = models.DateField(_("refunded on"))
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+
+    class Meta:
+        ordering = ["-refunded_on", "-pk"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        indexes = [models.Index(fields=["payer"], name="refund_payer")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}: {self.amount_fen}"

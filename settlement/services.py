@@ -16,23 +16,43 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from itertools import accumulate
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimStatus, Notice
-from claims.services import claims_share_notice, notices_publish
-from members.models import Plan, User
+from claims.services import claim_mark_paid, claims_share_notice, notices_publish
+from members.errors import DomainError
+from members.models import Membership, Plan, User
+from members.services import WAITING_PERIOD_ILLNESS, household_remove_for_non_payment, membership_mark_paid_out
 from settlement import sql
-from settlement.errors import EarlierPeriodOpen, SettlementMismatch
+from settlement.errors import (
+    ClaimNotPayable,
+    EarlierPeriodOpen,
+    NotAPayer,
+    PaymentReferenceConflict,
+    SettlementMismatch,
+)
 from settlement.ledger import credit, debit, journal_post
-from settlement.models import Account, EntryKind, Period, PeriodChunk, PeriodStatus
-from settlement.selectors import periods_due
+from settlement.models import (
+    ADMIN_SOURCE,
+    Account,
+    Charge,
+    EntryKind,
+    Payment,
+    Payout,
+    Period,
+    PeriodChunk,
+    PeriodStatus,
+    Refund,
+)
+from settlement.selectors import arrears_after_grace, payer_arrears, periods_due
 from settlement.split import Figures, period_figures
 
 logger = logging.getLogger(__name__)
@@ -328,3 +348,199 @@ def _check_totals(period: Period, *, rows: int, charged: int, capped: int) -> No
         problems.append(f"charged {charged} + capped {capped} ≠ total {period.total_fen}")
     if problems:
         raise SettlementMismatch(f"period {period.pk}: " + "; ".join(problems))
+
+
+# --- money in: payments ---------------------------------------------------------------------------------
+
+
+def _lock_payer(payer: Membership) -> Membership:
+    """The payer's row lock: payments, payouts and removals change what a household owes one at a time."""
+    return Membership.objects.select_for_update().get(pk=payer.pk)
+
+
+def payment_record(
+    *,
+    payer: Membership,
+    amount_fen: int,
+    reference: str,
+    by: User | None,
+    received_at: datetime | None = None,
+    source: str = ADMIN_SOURCE,
+) -> Payment:
+    """Record money received from a payer, once: the same reference again returns the payment already recorded.
+
+    Posts Dr cash / Cr members_receivable. The reference is unique per source, so a partner (or an
+    administrator) who sends the same payment twice, or retries after a timeout, records it once; the
+    same reference for another payer or amount is refused rather than guessed at.
+    """
+    reference = reference.strip()
+    if not reference:
+        raise DomainError(_("Give the payment's reference."), field="reference")
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise DomainError(_("A payment is a positive amount."), field="amount_fen")
+    if not payer.is_payer:
+        raise NotAPayer()
+    with transaction.atomic():
+        _lock_payer(payer)
+        existing = Payment.objects.filter(source=source, reference=reference).first()
+        if existing is not None:
+            return _same_payment(existing, payer=payer, amount_fen=amount_fen)
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    payer=payer,
+                    amount_fen=amount_fen,
+                    source=source,
+                    reference=reference,
+                    received_at=received_at or timezone.now(),
+                    recorded_by=by,
+                )
+        except IntegrityError:
+            # The same reference recorded for another payer at this very moment (a different row lock).
+            return _same_payment(
+                Payment.objects.get(source=source, reference=reference), payer=payer, amount_fen=amount_fen
+            )
+        journal_post(
+            key=f"payment-{payment.pk}",
+            kind=EntryKind.PAYMENT,
+            lines=[debit(Account.CASH, amount_fen), credit(Account.MEMBERS_RECEIVABLE, amount_fen)],
+        )
+    return payment
+
+
+def _same_payment(existing: Payment, *, payer: Membership, amount_fen: int) -> Payment:
+    if existing.payer_id != payer.pk or existing.amount_fen != amount_fen:
+        raise PaymentReferenceConflict(field="reference")
+    return existing
+
+
+# --- money out: payouts ---------------------------------------------------------------------------------
+
+
+def payout_disburse(*, claim: Claim, by: User | None, on: date | None = None) -> Payout:
+    """Disburse a shared claim's payout, less the arrears of the claimant's household, which it settles.
+
+    Posts Dr claims_payable (the full payout) / Cr cash (what is paid) / Cr members_receivable (the
+    arrears settled), marks the claim paid and ends the claimant's membership (`paid_out`, once in a
+    lifetime); the rest of the household stays covered. Safe to run twice: a claim already disbursed
+    returns its payout.
+    """
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update(of=("self",)).select_related("member").get(pk=claim.pk)
+        existing = Payout.objects.filter(claim=locked).first()
+        if existing is not None:
+            return existing
+        if locked.status != ClaimStatus.SHARED or not locked.payout_fen:
+            raise ClaimNotPayable()
+        payer = _lock_payer(Membership(pk=locked.member.payer_id or locked.member_id))
+        gross = locked.payout_fen
+        # What the household owes now, during the grace; a payout is never less than nothing.
+        deducted = min(gross, payer_arrears(payer=payer))
+        payout = Payout.objects.create(
+            claim=locked,
+            payer=payer,
+            gross_fen=gross,
+            arrears_deducted_fen=deducted,
+            net_fen=gross - deducted,
+            paid_on=on,
+            paid_by=by,
+        )
+        journal_post(
+            key=f"payout-{locked.pk}",
+            kind=EntryKind.DISBURSEMENT,
+            lines=[
+                debit(Account.CLAIMS_PAYABLE, gross),
+                credit(Account.CASH, gross - deducted),
+                credit(Account.MEMBERS_RECEIVABLE, deducted),
+            ],
+        )
+        claim_mark_paid(claim=claim, by=by)
+        membership_mark_paid_out(membership=locked.member, by=by, on=on)
+    logger.info("claim %s paid out: %s fen, arrears %s fen deducted", locked.pk, gross - deducted, deducted)
+    return payout
+
+
+# --- the daily money jobs: refunds, then removals for non-payment ---------------------------------------
+
+# Memberships ended by an illness in their waiting period, not refunded yet, once every period they
+# shared in is settled (a member who leaves between a notice day and its charge day is still charged
+# for that period on the charge day; waiting for it refunds that share too, with the others, once).
+# Their charges are found through the (payer, period) index: the payer column is what charges are
+# looked up by. The membership scan is one pass a day over a text column; its rows are few.
+_INSERT_REFUNDS = f"""
+    INSERT INTO {Refund._meta.db_table} (membership_id, payer_id, amount_fen, refunded_on, entry_id)
+    SELECT m.id, COALESCE(m.payer_id, m.id),
+           COALESCE((SELECT SUM(c.amount_fen) FROM {Charge._meta.db_table} c
+                     WHERE c.payer_id = COALESCE(m.payer_id, m.id) AND c.member_id = m.id), 0),
+           %(on)s, NULL
+    FROM {Membership._meta.db_table} m
+    WHERE m.status_reason = %(reason)s
+      AND m.ended_on IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM {Refund._meta.db_table} r WHERE r.membership_id = m.id)
+      AND NOT EXISTS (SELECT 1 FROM {Period._meta.db_table} p
+                      WHERE p.plan_id = m.plan_id AND p.notice_date <= m.ended_on AND p.status <> %(settled)s)
+    ON CONFLICT (membership_id) DO NOTHING
+"""  # noqa: S608
+
+
+def refunds_post(*, on: date) -> int:
+    """Refund the shares charged to memberships ended by a waiting-period illness; once each. Returns fen posted.
+
+    One INSERT … SELECT writes a refund row per membership not yet refunded (unique per membership),
+    then the rows not yet posted are posted together: Dr operator_subsidy / Cr members_receivable (the
+    shares were spent on that period's payouts, so the operator bears the refund, as it bears what the
+    caps remove). Running it twice posts nothing more.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            params = {"on": on.isoformat(), "reason": WAITING_PERIOD_ILLNESS, "settled": PeriodStatus.SETTLED}
+            cursor.execute(_INSERT_REFUNDS, params)
+        # Locked: a second run at the same moment waits, then finds these posted. A day's refunds are few.
+        pending = list(
+            Refund.objects.select_for_update()
+            .filter(entry__isnull=True, amount_fen__gt=0)
+            .order_by("pk")
+            .values_list("pk", "amount_fen")
+        )
+        if not pending:
+            return 0
+        total = sum(amount for _pk, amount in pending)
+        entry = journal_post(
+            key=f"refunds-{pending[0][0]}-{pending[-1][0]}",
+            kind=EntryKind.REFUNDS,
+            memo=f"{len(pending)} waiting-period illness refunds",
+            lines=[debit(Account.OPERATOR_SUBSIDY, total), credit(Account.MEMBERS_RECEIVABLE, total)],
+        )
+        Refund.objects.filter(pk__in=[pk for pk, _amount in pending]).update(entry=entry)
+    logger.info("refunds posted: %s memberships, %s fen", len(pending), total)
+    return total
+
+
+def households_remove_for_non_payment(*, on: date, by: User | None = None) -> list[int]:
+    """Remove the households whose payer is still in arrears after the grace; returns the payers' ids.
+
+    One query finds the payers (selectors.arrears_after_grace); each household is then removed by the
+    members service, one payer at a time. That loop is over the few payers who did not pay in a period,
+    not over members, and each removal is its own small transaction under the payer's lock.
+    """
+    due = arrears_after_grace(on=on)
+    for payer_id in due.payers:
+        household_remove_for_non_payment(payer=Membership(pk=payer_id), on=on, by=by)
+    # Marked after the removals: if one fails, the next run reads the same periods again.
+    Period.objects.filter(pk__in=due.periods, arrears_checked_on__isnull=True).update(arrears_checked_on=on)
+    if due.payers:
+        logger.info("%s households removed for non-payment on %s", len(due.payers), on)
+    return due.payers
+
+
+@dataclass(frozen=True)
+class MoneyJobsRun:
+    refunded_fen: int
+    removed_payers: list[int]
+
+
+def money_jobs_run(*, on: date, by: User | None = None) -> MoneyJobsRun:
+    """The daily money jobs: refunds first (a refund settles charges, so it counts before removals)."""
+    refunded = refunds_post(on=on)
+    return MoneyJobsRun(refunded_fen=refunded, removed_payers=households_remove_for_non_payment(on=on, by=by))

@@ -16,6 +16,13 @@ def period_jobs_due() -> dict[str, list[int]]:
     return {"opened": run.opened, "settling": run.settling, "resumed": run.resumed}
 
 
+@shared_task(name="settlement.tasks.money_jobs_due")
+def money_jobs_due() -> dict[str, int | list[int]]:
+    """Beat runs this daily after the period jobs: waiting-period refunds, then removals for non-payment."""
+    run = services.money_jobs_run(on=timezone.localdate())
+    return {"refunded_fen": run.refunded_fen, "removed_payers": run.removed_payers}
+
+
 @shared_task(name="settlement.tasks.settle_period")
 def settle_period(period_id: int, chunk_size: int | None = None) -> str:
     """Start (or resume) a period's settlement: fixes the figures once, queues the chunks not yet done."""
