@@ -335,7 +335,10 @@ def membership_change_status(
             locked.credit_source = CreditSource.ADMIN
             fields += ["joined_on", "waiting_period_ends", "credit_source"]
         if status not in LIVE_STATUSES:
-            locked.ended_on = on
+            # Declined at review: never covered, so the membership ends the day it began and no sharing
+            # period (defined by coverage dates) ever counts it.
+            never_covered = locked.status == MembershipStatus.PENDING_REVIEW
+            locked.ended_on = locked.joined_on if never_covered else on
             fields.append("ended_on")
         locked.status = status
         locked.status_reason = reason

@@ -27,15 +27,13 @@ CHARGE = Charge._meta.db_table
 # - ended_on is empty or on/after the notice day: someone who leaves on the notice day or later was
 #   covered at 00:00 and owes the period (DESIGN.md: members who exit after the notice day still owe);
 # - the waiting period counts as covered;
-# - a membership still under review is not covered, and neither is one refused at review: it keeps its
-#   joining date and gets an end date, but it never had coverage. It is the only membership whose credit
-#   came from the bureau without a score (approval at review records the administrator as the source).
+# - a membership still under review is not covered; one declined at review ends on the day it began
+#   (members.services.membership_change_status), so the dates above already leave it out.
 SHARER_CONDITION = """
     m.plan_id = %(plan)s
     AND m.joined_on < %(notice_date)s
     AND (m.ended_on IS NULL OR m.ended_on >= %(notice_date)s)
     AND m.status <> 'pending_review'
-    AND NOT (m.credit_source = 'record' AND m.credit_score IS NULL)
 """
 
 _SHARERS_BY_CHUNK = f"""
