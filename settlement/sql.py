@@ -1,8 +1,7 @@
 """The set-based statements of the split: the same SQL on PostgreSQL and SQLite.
 
 Only syntax both understand: CASE instead of LEAST/GREATEST, ROW_NUMBER() OVER, integer `%`,
-`INSERT … SELECT … WHERE … ON CONFLICT DO NOTHING` (SQLite needs the WHERE to read the ON CONFLICT
-as an upsert clause), dates passed as ISO strings, named parameters. Table names come from the
+`INSERT … SELECT`, dates passed as ISO strings, named parameters. Table names come from the
 models and every value is a parameter, so the f-strings below build no SQL from input.
 """
 
@@ -67,6 +66,10 @@ _ANNUAL_ROOM = f"""
 # One statement per chunk. A sharer's position is the number of sharers below the chunk (planned at the
 # start) plus its row number in the chunk, in member-id order, so every chunk sees the same global
 # positions however the work is cut; split.share_at and split.charge_for say the same in Python.
+# No ON CONFLICT clause: the chunk's done marker, locked in the same transaction, already makes a chunk
+# run once (a crash rolls its rows back with the marker), and the unique (period, member) index still
+# refuses a duplicate loudly. Measured with EXPLAIN ANALYZE on a 50,000-member chunk, the clause cost
+# about 20% of the statement.
 _INSERT_CHUNK = f"""
     INSERT INTO {CHARGE} (period_id, member_id, payer_id, share_fen, amount_fen)
     SELECT %(period)s, s.member_id, s.payer_id, s.share_fen,
@@ -82,8 +85,6 @@ _INSERT_CHUNK = f"""
         {{annual_join}}
         WHERE m.id >= %(lo)s AND m.id < %(hi)s AND {SHARER_CONDITION}
     ) s
-    WHERE 1 = 1
-    ON CONFLICT (period_id, member_id) DO NOTHING
 """  # noqa: S608
 
 _CHUNK_TOTALS = f"""
