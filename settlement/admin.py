@@ -1,16 +1,24 @@
-"""Django admin for settlement: the periods, each with its report, its settlement progress and one button.
+"""Django admin for settlement: the periods, each with its report, its settlement progress and one button;
+the payments received and the payouts disbursed, each recorded through its service.
 
 Nothing about a period is edited here: its figures are fixed by the settlement services. The period
 page reads the same selectors as the public report, and its one button runs the jobs due for the period,
 exactly as `manage.py period_close --on <day>` does, through `period_jobs_run`.
+
+Payments and payouts are money moved: they are recorded once, by `payment_record` and `payout_disburse`
+(which post their journal entries), never edited or deleted; a mistake is corrected by a reversal.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -22,8 +30,10 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from claims.models import Claim, ClaimStatus
 from members.errors import DomainError
-from settlement.models import Period, PeriodStatus
+from members.models import Membership
+from settlement.models import Payment, Payout, Period, PeriodStatus
 from settlement.selectors import (
     FIGURES_FIXED,
     claim_costs,
@@ -31,7 +41,7 @@ from settlement.selectors import (
     period_next_job_day,
     period_progress,
 )
-from settlement.services import period_jobs_run
+from settlement.services import payment_record, payout_disburse, period_jobs_run
 
 
 def _yuan(fen: int) -> str:
@@ -219,3 +229,213 @@ class PeriodAdmin(admin.ModelAdmin[Period]):
         # Oldest first: a period settles only after the earlier ones of its plan.
         for period in queryset.order_by("charge_date"):
             _run_jobs(request, period, today=today)
+
+
+# --- money in and out: payments and payouts, recorded through their services -------------------------
+
+
+def _payer_label(payer: Membership) -> str:
+    return f"{payer.person.name} ({payer.person.id_number_masked})"
+
+
+class _PayerRawIdWidget(ForeignKeyRawIdWidget):
+    """The payer's id, with a lookup that lists payers only (memberships paying for themselves)."""
+
+    def url_parameters(self) -> dict[str, str]:
+        params: dict[str, str] = super().url_parameters()
+        params["payer__isnull"] = "True"
+        return params
+
+
+class PaymentRecordForm(forms.Form):
+    payer = forms.ModelChoiceField(
+        label=_("payer"),
+        queryset=Membership.objects.filter(payer__isnull=True).select_related("person"),
+        error_messages={"invalid_choice": _("Choose the payer of a household.")},
+    )
+    amount = forms.DecimalField(
+        label=_("amount (yuan)"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text=_("In yuan, with at most two decimal places."),
+    )
+    reference = forms.CharField(
+        label=_("reference"),
+        max_length=64,
+        help_text=_("The transfer's reference: the same reference again records nothing more."),
+    )
+
+    def __init__(self, *args: Any, admin_site: admin.AdminSite, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rel = Payment._meta.get_field("payer").remote_field
+        self.fields["payer"].widget = _PayerRawIdWidget(rel, admin_site)
+
+    def amount_fen(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)
+
+
+class _SharedClaimField(forms.ModelChoiceField[Claim]):
+    def label_from_instance(self, obj: Claim) -> str:
+        return f"{obj} — {obj.member.person.name}: {_yuan(obj.payout_fen or 0)}"
+
+
+class PayoutDisburseForm(forms.Form):
+    claim = _SharedClaimField(
+        label=_("claim"),
+        queryset=Claim.objects.filter(status=ClaimStatus.SHARED)
+        .select_related("member__person", "condition")
+        .order_by("pk"),
+        error_messages={"invalid_choice": _("Choose a claim that is shared and not paid out yet.")},
+    )
+
+
+M = TypeVar("M", Payment, Payout)
+
+
+class _RecordedThroughServiceAdmin(admin.ModelAdmin[M]):
+    """A read-only list whose "add" page is a small form handed to a service, never to the model's save."""
+
+    form_fields: list[str] = []
+
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False  # money moved is corrected by a reversal, not edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False
+
+    def make_form(self, request: HttpRequest) -> forms.Form:
+        raise NotImplementedError
+
+    def record(self, request: HttpRequest, form: forms.Form) -> M:
+        """Call the service; a DomainError it raises becomes an error on the form."""
+        raise NotImplementedError
+
+    def recorded_message(self, obj: M) -> str:
+        raise NotImplementedError
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = self.make_form(request)
+        if request.method == "POST" and form.is_valid():
+            try:
+                obj = self.record(request, form)
+            except DomainError as exc:
+                field = exc.field if exc.field in form.fields else None
+                form.add_error(field, str(exc.message))
+            else:
+                self.log_addition(request, obj, [{"added": {}}])
+                self.message_user(request, self.recorded_message(obj), messages.SUCCESS)
+                return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        # A plain form, not a model form: the admin's helpers only read its fields and errors.
+        adminform = helpers.AdminForm(
+            form,  # type: ignore[arg-type]
+            [(None, {"fields": self.form_fields})],
+            {},
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Add %(name)s") % {"name": self.opts.verbose_name},
+            "subtitle": None,
+            "adminform": adminform,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + adminform.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),  # type: ignore[arg-type]
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=True, form_url=form_url)
+
+
+@admin.register(Payment)
+class PaymentAdmin(_RecordedThroughServiceAdmin[Payment]):
+    list_display = ["payer_name", "amount", "reference", "source", "received_at", "recorded_by"]
+    list_filter = ["source"]
+    list_select_related = ["payer__person", "recorded_by"]
+    search_fields = ["=reference", "payer__person__name"]
+    date_hierarchy = "received_at"
+    ordering = ["-received_at", "-pk"]
+    fields = ["payer_name", "amount", "reference", "source", "received_at", "recorded_by", "recorded_at"]
+    readonly_fields = ["payer_name", "amount", "reference", "source", "received_at", "recorded_by", "recorded_at"]
+    form_fields = ["payer", "amount", "reference"]
+
+    @admin.display(description=_("payer"), ordering="payer__person__name")
+    def payer_name(self, obj: Payment) -> str:
+        return _payer_label(obj.payer)
+
+    @admin.display(description=_("amount (yuan)"), ordering="amount_fen")
+    def amount(self, obj: Payment) -> str:
+        return _yuan(obj.amount_fen)
+
+    def make_form(self, request: HttpRequest) -> forms.Form:
+        return PaymentRecordForm(request.POST or None, admin_site=self.admin_site)
+
+    def record(self, request: HttpRequest, form: forms.Form) -> Payment:
+        assert isinstance(form, PaymentRecordForm)
+        try:
+            return payment_record(
+                payer=form.cleaned_data["payer"],
+                amount_fen=form.amount_fen(),
+                reference=form.cleaned_data["reference"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except DomainError as exc:
+            if exc.field == "amount_fen":
+                exc.field = "amount"
+            raise
+
+    def recorded_message(self, obj: Payment) -> str:
+        return gettext("Payment %(reference)s of %(amount)s yuan from %(payer)s is recorded.") % {
+            "reference": obj.reference,
+            "amount": _yuan(obj.amount_fen),
+            "payer": _payer_label(obj.payer),
+        }
+
+
+@admin.register(Payout)
+class PayoutAdmin(_RecordedThroughServiceAdmin[Payout]):
+    list_display = ["claim", "payer_name", "gross", "arrears_deducted", "net", "paid_on"]
+    list_select_related = ["claim__condition", "payer__person"]
+    search_fields = ["=claim__id", "payer__person__name"]
+    date_hierarchy = "paid_on"
+    ordering = ["-paid_on", "-pk"]
+    fields = ["claim", "payer_name", "gross", "arrears_deducted", "net", "paid_on", "paid_by"]
+    readonly_fields = ["claim", "payer_name", "gross", "arrears_deducted", "net", "paid_on", "paid_by"]
+    form_fields = ["claim"]
+
+    @admin.display(description=_("payer"), ordering="payer__person__name")
+    def payer_name(self, obj: Payout) -> str:
+        return _payer_label(obj.payer)
+
+    @admin.display(description=_("payout (yuan)"), ordering="gross_fen")
+    def gross(self, obj: Payout) -> str:
+        return _yuan(obj.gross_fen)
+
+    @admin.display(description=_("arrears deducted (yuan)"), ordering="arrears_deducted_fen")
+    def arrears_deducted(self, obj: Payout) -> str:
+        return _yuan(obj.arrears_deducted_fen)
+
+    @admin.display(description=_("paid (yuan)"), ordering="net_fen")
+    def net(self, obj: Payout) -> str:
+        return _yuan(obj.net_fen)
+
+    def make_form(self, request: HttpRequest) -> forms.Form:
+        return PayoutDisburseForm(request.POST or None)
+
+    def record(self, request: HttpRequest, form: forms.Form) -> Payout:
+        return payout_disburse(claim=form.cleaned_data["claim"], by=request.user)  # type: ignore[arg-type]
+
+    def recorded_message(self, obj: Payout) -> str:
+        return gettext("Claim %(claim)s is paid: %(net)s yuan, after %(arrears)s yuan of arrears.") % {
+            "claim": obj.claim,
+            "net": _yuan(obj.net_fen),
+            "arrears": _yuan(obj.arrears_deducted_fen),
+        }
