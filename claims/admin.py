@@ -55,6 +55,7 @@ from claims.services import (
     claim_start_investigation,
     claim_withdraw,
 )
+from members.admin import AgeBandsFilter
 from members.dates import age_in_years
 from members.errors import DomainError
 from members.models import HealthQuestion, User
@@ -134,26 +135,13 @@ def _start_of(day: date) -> datetime:
 # --- list filters --------------------------------------------------------------------------------
 
 
-class AgeAtDiagnosisFilter(admin.SimpleListFilter):
+class AgeAtDiagnosisFilter(AgeBandsFilter):
     """Age on the diagnosis date (the age that fixes the payout), computed in the database."""
 
     title = _("age at diagnosis")
     parameter_name = "age_at_diagnosis"
-    bands: dict[str, tuple[int, int | None]] = {
-        "0-17": (0, 17),
-        "18-39": (18, 39),
-        "40-59": (40, 59),
-        "60-": (60, None),
-    }
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        return [(key, f"{low}–{high}" if high is not None else f"{low}+") for key, (low, high) in self.bands.items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        band = self.bands.get(self.value() or "")
-        if band is None:
-            return queryset
-        low, high = band
+    def filter_band(self, queryset: QuerySet[Any], *, low: int, high: int | None) -> QuerySet[Any]:
         condition = Q(diagnosis_age__gte=low)
         if high is not None:
             condition &= Q(diagnosis_age__lte=high)

@@ -242,11 +242,12 @@ class PersonAdmin(NoRevertHistoryAdmin, admin.ModelAdmin[Person]):
 # --- members -------------------------------------------------------------------------------------
 
 
-class AgeBandFilter(admin.SimpleListFilter):
-    """Age today (Beijing date), as birth-date ranges so the database can use its index."""
+class AgeBandsFilter(admin.SimpleListFilter):
+    """The plan's age bands (children, the 300,000-yuan tier, the 100,000-yuan tier, aged out).
 
-    title = _("age band")
-    parameter_name = "age_band"
+    Subclasses say which age they filter on by turning a band into a condition.
+    """
+
     bands: dict[str, tuple[int, int | None]] = {
         "0-17": (0, 17),
         "18-39": (18, 39),
@@ -261,7 +262,19 @@ class AgeBandFilter(admin.SimpleListFilter):
         band = self.bands.get(self.value() or "")
         if band is None:
             return queryset
-        low, high = band
+        return self.filter_band(queryset, low=band[0], high=band[1])
+
+    def filter_band(self, queryset: QuerySet[Any], *, low: int, high: int | None) -> QuerySet[Any]:
+        raise NotImplementedError
+
+
+class AgeBandFilter(AgeBandsFilter):
+    """Age today (Beijing date), as birth-date ranges so the database can use its index."""
+
+    title = _("age band")
+    parameter_name = "age_band"
+
+    def filter_band(self, queryset: QuerySet[Any], *, low: int, high: int | None) -> QuerySet[Any]:
         today = timezone.localdate()
         condition = Q(person__birth_date__lte=add_years(today, -low))
         if high is not None:
