@@ -62,9 +62,9 @@ def start_worker(tmp_path: Path) -> Iterator[list[Service]]:
         worker.stop()
 
 
-def worker(started: list[Service], tmp_path: Path, name: str) -> Service:
+def worker(started: list[Service], tmp_path: Path, name: str, *, broker_url: str | None = None) -> Service:
     env = production_env(tmp_path)
-    env["REDIS_URL"] = redis_url()
+    env["REDIS_URL"] = broker_url or redis_url()
     command = [*compose_command("worker"), "--concurrency=1", "--without-gossip", "--without-mingle"]
     log = tmp_path / f"{name}.log"
     with log.open("wb") as output:
