@@ -7,11 +7,10 @@ from members import views
 
 app_name = "members"
 urlpatterns: list[URLPattern] = [
-    path("", views.household, name="home"),
-    path("household/", views.household, name="household"),
     path("signup/", views.signup, name="signup"),
     path("login/", views.PhoneLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("join/", views.join, name="join"),
     path("members/<int:membership_id>/exit/", views.exit_membership, name="exit"),
+    path("account/notifications/", views.notifications, name="notifications"),
 ]

@@ -1,4 +1,7 @@
-"""Member pages: sign up, log in, the household, joining (self or family) and exit.
+"""Member pages: sign up, log in, joining (self or family) and exit.
+
+The household page shows charges too, which this app may not read: it lives in portal/views.py and
+keeps its URL names here (members:household).
 
 Each view parses input, calls one service or selector and renders; refusals of the services
 (members.errors.DomainError) become messages on the page, never a server error.
@@ -6,30 +9,26 @@ Each view parses input, calls one service or selector and renders; refusals of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from members.errors import DomainError
-from members.forms import JoinForm, PhoneLoginForm, SignupForm
+from members.forms import JoinForm, NotificationsForm, PhoneLoginForm, SignupForm
 from members.models import Membership, Plan, Relationship, User
 from members.selectors import (
-    household_for_account,
     household_payer_for_account,
-    membership_coverage_fen,
     membership_for_account,
     membership_live_dependants,
     plan_get_default,
 )
-from members.services import membership_enrol, membership_exit
+from members.services import account_notifications_set, membership_enrol, membership_exit
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -37,12 +36,6 @@ class AuthenticatedRequest(HttpRequest):
 
 
 FAMILY_RELATIONSHIPS = [Relationship.SPOUSE, Relationship.CHILD, Relationship.PARENT]
-
-
-def yuan(fen: int) -> str:
-    """300000 yuan as “300,000”; fen shown only when there are any."""
-    whole, cents = divmod(fen, 100)
-    return f"{whole:,}" if cents == 0 else f"{whole:,}.{cents:02d}"
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,34 +55,6 @@ class PhoneLoginView(LoginView):
     form_class = PhoneLoginForm
     template_name = "members/login.html"
     redirect_authenticated_user = True
-
-
-@dataclass(frozen=True)
-class HouseholdRow:
-    membership: Membership
-    coverage_yuan: str | None
-
-
-@login_required
-@require_http_methods(["GET"])
-def household(request: AuthenticatedRequest) -> HttpResponse:
-    today = timezone.localdate()
-    rows = [
-        HouseholdRow(m, _coverage_yuan(membership_coverage_fen(membership=m, on=today)))
-        for m in household_for_account(account=request.user)
-    ]
-    live = [row for row in rows if row.membership.is_live]
-    payer = next((row.membership for row in live if row.membership.is_payer), None)
-    context = {
-        "live_rows": live,
-        "ended_rows": [row for row in rows if not row.membership.is_live],
-        "payer": payer,
-    }
-    return render(request, "members/household.html", context)
-
-
-def _coverage_yuan(fen: int | None) -> str | None:
-    return None if fen is None else yuan(fen)
 
 
 @login_required
@@ -148,3 +113,30 @@ def exit_membership(request: AuthenticatedRequest, membership_id: int) -> HttpRe
     dependants = list(membership_live_dependants(membership=membership).select_related("person"))
     context = {"membership": membership, "dependants": dependants, "error": error}
     return render(request, "members/exit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: AuthenticatedRequest) -> HttpResponse:
+    """The account's e-mail notifications: address, on or off, language (the page's language at first)."""
+    user = request.user
+    initial = {
+        "email": user.email,
+        "enabled": user.email_notifications and bool(user.email),
+        "language": user.email_language or get_language(),
+    }
+    form = NotificationsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_notifications_set(
+                account=user,
+                email=form.cleaned_data["email"],
+                enabled=form.cleaned_data["enabled"],
+                language=form.cleaned_data["language"],
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("Your notification settings are saved."))
+            return redirect("members:notifications")
+    return render(request, "members/notifications.html", {"form": form})

@@ -8,43 +8,25 @@ are the source texts; what can be found by a form's action, a field's name or a 
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
 from claims.models import Claim, ClaimStatus, CoveredCondition
 from members.models import Membership, MembershipStatus, Plan, User
 from members.services import memberships_daily
+from tests.e2e.conftest import DESKTOP, open_page, screenshot, scrolls_sideways
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page, ViewportSize
-
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
-PHONE: ViewportSize = {"width": 360, "height": 740}
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 MEMBER_PHONE = "13912340001"
 MEMBER_PASSWORD = "sturdy-pass-7315"
@@ -57,29 +39,6 @@ PAYOUT_UNDER_40 = "300,000.00"  # yuan, the plan's tier for ages 0 to 39 at diag
 def _diagnosis_day() -> date:
     """Ten days ago: long after the waiting period, well within the 180-day claim window."""
     return timezone.localdate() - timedelta(days=10)
-
-
-@pytest.fixture
-def browser(live_server: Any, transactional_db: None, chromium_executable: str) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # While Playwright's loop runs, Django keeps this thread's ORM calls on a connection of their
-            # own; close it here, or PostgreSQL cannot drop the test database at the end of the session.
-            connections.close_all()
-
-
-def _open(browser: Browser, base: str, viewport: ViewportSize) -> Page:
-    """A page in a browser context of its own (own cookies, own session), in English."""
-    context = browser.new_context(viewport=viewport, locale="en-US", accept_downloads=True)
-    context.set_default_timeout(15_000)
-    context.add_cookies([{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": base}])
-    return context.new_page()
 
 
 def _admin_log_in(page: Page, base: str, *, username: str, password: str, next_url: str) -> None:
@@ -140,7 +99,7 @@ def test_a_claim_filed_on_a_phone_is_approved_by_two_admins_and_the_member_sees_
     report.write_bytes(PDF_BYTES)
 
     # The member, on a phone: log in on the way to the claim form, fill it in, attach the PDF.
-    phone = _open(browser, base, PHONE)
+    phone = open_page(browser, base, english=True)
     phone.goto(base + reverse("claims:new"))
     phone.wait_for_url(re.compile(re.escape(base + reverse("members:login")) + r"\?next="))
     phone.fill("input[name=username]", MEMBER_PHONE)
@@ -168,7 +127,7 @@ def test_a_claim_filed_on_a_phone_is_approved_by_two_admins_and_the_member_sees_
 
     # The first administrator, on a desktop: starts the investigation, then proposes the approval.
     change_url = reverse("admin:claims_claim_change", args=[claim.pk])
-    first_admin = _open(browser, base, DESKTOP)
+    first_admin = open_page(browser, base, viewport=DESKTOP, english=True, accept_downloads=True)
     _admin_log_in(first_admin, base, username=REVIEWERS[0][0], password=REVIEWERS[0][1], next_url=change_url)
     with first_admin.expect_download() as download:
         first_admin.click(f"a[href='{reverse('admin:claims_claim_document', args=[claim.pk, document.pk])}']")
@@ -192,7 +151,7 @@ def test_a_claim_filed_on_a_phone_is_approved_by_two_admins_and_the_member_sees_
     )
 
     # A second, different administrator confirms the approval.
-    second_admin = _open(browser, base, DESKTOP)
+    second_admin = open_page(browser, base, viewport=DESKTOP, english=True)
     _admin_log_in(second_admin, base, username=REVIEWERS[1][0], password=REVIEWERS[1][1], next_url=change_url)
     confirm = _decision_button(second_admin, claim, "approve")
     expect(confirm).to_be_enabled()
@@ -224,8 +183,7 @@ def test_a_claim_filed_on_a_phone_is_approved_by_two_admins_and_the_member_sees_
     # A decided claim takes no more documents and cannot be withdrawn from the member's page.
     expect(phone.locator("#documents form")).to_have_count(0)
     expect(phone.locator(f"a[href='{reverse('claims:withdraw', args=[claim.pk])}']")).to_have_count(0)
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not scrolls_sideways(phone)
 
-    SCREENSHOTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(SCREENSHOTS / "claim_member_approved.png"), full_page=True)
-    second_admin.screenshot(path=str(SCREENSHOTS / "claim_admin_approved.png"), full_page=True)
+    screenshot(phone, "claim_member_approved")
+    screenshot(second_admin, "claim_admin_approved")

@@ -2,71 +2,30 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from members.identity import hash_id_number, mask_id_number
 from members.models import CreditRecord, Membership, MembershipStatus, Plan
+from tests.e2e.conftest import join, open_page, screenshot, scrolls_sideways
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
-
-
-@pytest.fixture
-def page(live_server: Any, transactional_db: None, chromium_executable: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            # ORM calls made while Playwright's event loop runs get their own connection: close it, or
-            # PostgreSQL refuses to drop the test database at the end of the run.
-            connections.close_all()
-            browser.close()
-
-
-def _join(page: Any, base: str, *, name: str, id_number: str, relationship: str | None = None) -> None:
-    page.goto(base + reverse("members:join"))
-    if relationship is not None:
-        page.check(f"input[name=relationship][value={relationship}]")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=id_number]", id_number)
-    for answer in page.locator("input[type=radio][value=no]").all():
-        answer.check()
-    page.click("main form button[type=submit]")
-    page.wait_for_url(base + reverse("members:household"))
-
 
 def test_it_signs_up_enrols_a_family_of_three_and_shows_them_all(
-    live_server: Any, transactional_db: None, plan: Plan, make_id: Callable[..., str], page: Any
+    live_server: Any, plan: Plan, make_id: Callable[..., str], browser: Browser
 ) -> None:
     from playwright.sync_api import expect
 
     base = live_server.url
+    page = open_page(browser, base)
     payer_id = make_id(date(1988, 3, 14), serial=21)
     spouse_id = make_id(date(1989, 7, 2), serial=22, male=False)
     child_id = make_id(date(2016, 10, 1), serial=23)
@@ -82,9 +41,9 @@ def test_it_signs_up_enrols_a_family_of_three_and_shows_them_all(
     page.click("main form button[type=submit]")
     page.wait_for_url(base + reverse("members:join"))
 
-    _join(page, base, name="李建国", id_number=payer_id)
-    _join(page, base, name="张丽", id_number=spouse_id, relationship="spouse")
-    _join(page, base, name="李小宝", id_number=child_id, relationship="child")
+    join(page, base, name="李建国", id_number=payer_id)
+    join(page, base, name="张丽", id_number=spouse_id, relationship="spouse")
+    join(page, base, name="李小宝", id_number=child_id, relationship="child")
 
     cards = page.locator("article.member")
     expect(cards).to_have_count(3)
@@ -94,8 +53,7 @@ def test_it_signs_up_enrols_a_family_of_three_and_shows_them_all(
     for number in (payer_id, spouse_id, child_id):
         assert mask_id_number(number) in html
         assert number not in html
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "enrol_family.png"), full_page=True)
+    assert not scrolls_sideways(page)
+    screenshot(page, "enrol_family")
 
     assert Membership.objects.filter(status=MembershipStatus.WAITING).count() == 3
