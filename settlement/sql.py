@@ -160,3 +160,34 @@ def chunk_totals(*, period: int, lo: int, hi: int) -> Totals:
         cursor.execute(_CHUNK_TOTALS, {"period": period, "lo": lo, "hi": hi})
         rows, sum_fen, capped_fen = cursor.fetchone()
     return Totals(rows=int(rows), sum_fen=int(sum_fen), capped_fen=int(capped_fen))
+
+
+# The daily member counts (MemberCount): every state at 00:00 on the day, from the memberships' dates
+# alone, so a count taken late in the day, or again, or for a past day, gives the same numbers. Covered
+# is exactly the sharers' condition above (the day standing for the notice day); waiting until the
+# waiting period's last day, active after it. Ended: left before the day, once covered (ended after the
+# day of joining), by the status they left with. One pass over the plan's memberships, once a day.
+ENDED_STATUSES = ("exited", "removed", "paid_out", "expelled")
+_ENDED_COUNT = """
+    COALESCE(SUM(CASE WHEN m.ended_on < %(notice_date)s AND m.ended_on > m.joined_on AND m.status = %({status})s
+                      THEN 1 ELSE 0 END), 0)
+"""
+_MEMBER_COUNTS = f"""
+    SELECT COALESCE(SUM(CASE WHEN m.status = 'pending_review' THEN 1 ELSE 0 END), 0),
+           COALESCE(SUM(CASE WHEN {SHARER_CONDITION} AND m.waiting_period_ends >= %(notice_date)s
+                             THEN 1 ELSE 0 END), 0),
+           COALESCE(SUM(CASE WHEN {SHARER_CONDITION} AND m.waiting_period_ends < %(notice_date)s
+                             THEN 1 ELSE 0 END), 0),
+           {", ".join(_ENDED_COUNT.format(status=status) for status in ENDED_STATUSES)}
+    FROM {MEMBERSHIP} m
+    WHERE m.plan_id = %(plan)s AND m.joined_on < %(notice_date)s
+"""  # noqa: S608
+
+
+def member_counts(*, plan: int, day: date) -> dict[str, int]:
+    """{pending_review, waiting, active, exited, removed, paid_out, expelled: count} at 00:00 on `day`."""
+    params: dict[str, Any] = {"plan": plan, "notice_date": day.isoformat(), **{s: s for s in ENDED_STATUSES}}
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_COUNTS, params)
+        row = cursor.fetchone()
+    return dict(zip(("pending_review", "waiting", "active", *ENDED_STATUSES), map(int, row), strict=True))
