@@ -79,6 +79,12 @@ ACTION_LABELS: dict[str, StrPromise] = {
     "withdraw": _("withdrawn"),
     "publish": _("published in the notice"),
     "objection": _("objection received"),
+    "share": _("shared on the charge day"),
+    "mark_paid": _("paid"),
+    "appeal": _("appealed to the jury"),
+    "approve_on_appeal": _("approved on appeal"),
+    "uphold_rejection": _("rejection upheld on appeal"),
+    "escalate_appeal": _("appeal sent to a senior administrator"),
 }
 
 

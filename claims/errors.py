@@ -55,3 +55,8 @@ class DocumentTooLarge(DomainError):
 class ObjectionNotAllowed(DomainError):
     code = "objection_not_allowed"
     http_status = 409
+
+
+class AppealNotAllowed(DomainError):
+    code = "appeal_not_allowed"
+    http_status = 409

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -41,6 +42,7 @@ from claims.services import (
 from members.errors import DomainError
 from members.models import COVERED_STATUSES, User
 from members.selectors import household_for_account, household_payer_for_account
+from mutualaid.uploads import upload_refusal
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -56,7 +58,7 @@ def claim_new(request: AuthenticatedRequest) -> HttpResponse:
     members = household_for_account(account=request.user).filter(status__in=COVERED_STATUSES)
     posted = (request.POST, request.FILES) if request.method == "POST" else (None, None)
     form = ClaimForm(*posted, members=members, initial=_initial(request))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not _upload_refused(request, form) and form.is_valid():
         try:
             claim = _file_with_documents(form, by=request.user)
         except DomainError as exc:
@@ -65,6 +67,21 @@ def claim_new(request: AuthenticatedRequest) -> HttpResponse:
             messages.success(request, _("Your claim has been filed. We will look at it and tell you here."))
             return redirect("claims:detail", claim_id=claim.pk)
     return render(request, "claims/new.html", {"form": form, "has_members": members.exists()})
+
+
+def _upload_refused(request: HttpRequest, form: DocumentsForm) -> bool:
+    """A file over 10 MB stopped the upload (mutualaid.uploads): say so beside the files, and file nothing.
+
+    The rest of the body was not read, so the files the form received are not all that was sent.
+    """
+    refusal = upload_refusal(request)
+    if refusal is None:
+        return False
+    form.full_clean()
+    form.errors.pop("documents", None)  # "attach at least one document" would be beside the point
+    message = _("%(name)s: %(problem)s") % {"name": refusal.file_name, "problem": refusal.message}
+    form.add_error("documents", ValidationError(message, code=refusal.code))
+    return True
 
 
 def _initial(request: HttpRequest) -> dict[str, str]:
@@ -121,9 +138,16 @@ STEP_TITLES: dict[str, StrOrPromise] = {
     "publish": gettext_lazy("Published in the public notice"),
     "objection": gettext_lazy("A member objected during the notice: investigated again"),
     "appeal": gettext_lazy("Appealed to the jury"),
+    "approve_on_appeal": gettext_lazy("Approved on appeal"),
+    "uphold_rejection": gettext_lazy("Rejection upheld on appeal"),
+    "escalate_appeal": gettext_lazy("Too few jurors voted: sent to a senior administrator"),
     "share": gettext_lazy("Shared among the members"),
     "mark_paid": gettext_lazy("Paid out"),
 }
+
+
+# The jury's steps (the jury app writes them through claims.services); their note gives the vote's counts.
+APPEAL_DECISION_ACTIONS = ("approve_on_appeal", "uphold_rejection", "escalate_appeal")
 
 
 def _step(transition: ClaimTransition) -> Step:
@@ -133,6 +157,8 @@ def _step(transition: ClaimTransition) -> Step:
     detail = ""
     if transition.action == "reject" and transition.reason in RejectionReason.values:
         detail = str(RejectionReason(transition.reason).label)
+    if transition.action in APPEAL_DECISION_ACTIONS:
+        detail = transition.note  # the vote's deadline and counts, written when it closed
     return Step(at=transition.at, title=title, detail=detail)
 
 
@@ -156,7 +182,7 @@ def claim_detail(request: AuthenticatedRequest, claim_id: int) -> HttpResponse:
     claim = claim_for_account(account=request.user, claim_id=claim_id)
     # A POST with no file chosen is still a submission: bind it, so the form says a file is needed.
     form = DocumentsForm(request.POST, request.FILES) if request.method == "POST" else DocumentsForm()
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not _upload_refused(request, form) and form.is_valid():
         try:
             with transaction.atomic():
                 for upload in form.cleaned_data["documents"]:
