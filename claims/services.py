@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import weakref
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import filetype
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed, can_proceed
 
 from claims.errors import (
+    AppealNotAllowed,
     ApprovalRefused,
     ClaimNotAllowed,
     ConcurrentDecision,
@@ -45,6 +49,8 @@ from claims.models import (
     Objection,
     RejectionReason,
 )
+from claims.pdf_scan import UncheckablePdf, pdf_active_content
+from claims.signals import claim_status_changed_send
 from members.dates import age_in_years
 from members.errors import DomainError, InvalidTransition
 from members.models import COVERED_STATUSES, Membership, MembershipStatus, Person, Plan, User
@@ -59,6 +65,12 @@ ALLOWED_DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 # appealed claim may still be approved, and a shared one is not yet paid, so both are in progress.
 OPEN_STATUSES = IN_PROGRESS_STATUSES
 DOCUMENT_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.INVESTIGATING)
+_ACTIVE_CONTENT_WORDS = {
+    "JavaScript": gettext_lazy("a script (JavaScript)"),
+    "Launch": gettext_lazy("an action that starts a program"),
+    "EmbeddedFile": gettext_lazy("files hidden inside it"),
+    "RichMedia": gettext_lazy("embedded media"),
+}
 
 
 # --- filing ----------------------------------------------------------------------------------------
@@ -107,6 +119,7 @@ def claim_file(
             description=description,
         )
         ClaimTransition.objects.create(claim=claim, to_status=claim.status, action="file", by=by)
+        claim_status_changed_send(claim_ids=[claim.pk], from_status="", status=claim.status, action="file")
     logger.info("claim %s filed for membership %s", claim.pk, member.pk)
     return claim
 
@@ -145,7 +158,33 @@ def document_check(*, upload: UploadedFile) -> str:
     kind = filetype.guess(head)
     if kind is None or kind.mime not in ALLOWED_DOCUMENT_TYPES:
         raise UnsupportedDocument()
+    if kind.mime == "application/pdf":
+        _pdf_check_inert(upload)
     return str(kind.mime)
+
+
+def _pdf_check_inert(upload: UploadedFile) -> None:
+    """Refuse a PDF with scripts, launch actions or embedded files: staff open these on their own computers."""
+    upload.seek(0)
+    data = upload.read()  # at most MAX_DOCUMENT_BYTES, checked above
+    upload.seek(0)
+    try:
+        active = pdf_active_content(data)
+    except UncheckablePdf as exc:
+        raise UnsupportedDocument(
+            _(
+                "This PDF is protected or damaged, so it cannot be checked. Print it to a new PDF "
+                "(“Save as PDF”) or send photos of the pages instead."
+            )
+        ) from exc
+    if active is not None:
+        raise UnsupportedDocument(
+            _(
+                "This PDF contains %(what)s, which a claim document must not have. Print it to a new PDF "
+                "(“Save as PDF”) or send photos of the pages instead."
+            )
+            % {"what": _ACTIVE_CONTENT_WORDS.get(active, active)}
+        )
 
 
 def claim_document_add(*, claim: Claim, upload: UploadedFile, by: User | None) -> ClaimDocument:
@@ -166,9 +205,37 @@ def claim_document_add(*, claim: Claim, upload: UploadedFile, by: User | None) -
         sha256=digest.hexdigest(),
         uploaded_by=by,
     )
-    document.file.save(f"document.{document.extension}", upload, save=False)
-    document.save()
+    with transaction.atomic():
+        document.file.save(f"document.{document.extension}", upload, save=False)
+        # Django has no rollback hook, so the file's removal is tied to the transaction's fate: see below.
+        transaction.on_commit(_FileKeptOnCommit(storage=document.file.storage, name=document.file.name))
+        document.save()
     return document
+
+
+class _FileKeptOnCommit:
+    """An on_commit callback that deletes a stored file when it is dropped without being called.
+
+    The file is written before its row, inside the caller's transaction. When that transaction (or the
+    savepoint around this document) rolls back, Django drops its on_commit callbacks without calling
+    them; this object is held by that list alone, so it is freed then and its finalizer deletes the
+    file, which no row names any more. On commit it is called first and the finalizer is cancelled.
+    """
+
+    def __init__(self, *, storage: Storage, name: str) -> None:
+        self._finalizer = weakref.finalize(self, _file_delete_orphan, storage, name)
+
+    def __call__(self) -> None:
+        self._finalizer.detach()
+
+
+def _file_delete_orphan(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.exception("could not delete the document file %s of a rolled-back transaction", name)
+    else:
+        logger.info("deleted the document file %s of a rolled-back transaction", name)
 
 
 # --- review ----------------------------------------------------------------------------------------
@@ -224,6 +291,7 @@ def _transition(
     ClaimTransition.objects.create(
         claim=locked, from_status=before, to_status=locked.status, action=action, by=by, reason=reason, note=note
     )
+    claim_status_changed_send(claim_ids=[locked.pk], from_status=before, status=locked.status, action=action)
     if claim is not locked:
         for name in ("status", *fields):
             setattr(claim, name, getattr(locked, name))
@@ -386,6 +454,135 @@ def claim_withdraw(*, claim: Claim, by: User | None, note: str = "", expected_st
         )
 
 
+# --- appeals to the jury (the jury app files and closes them; these are the claim's side) ---------------
+
+APPEAL_STATEMENT_MAX_LENGTH = 5000
+# Rejections no vote can change: one payout per life, no payout tier for the age at diagnosis, and an
+# illness in the waiting period (a matter of dates, which has already ended the membership and refunded it).
+NOT_APPEALABLE_REASONS = (RejectionReason.ALREADY_PAID, RejectionReason.AGE_LIMIT, RejectionReason.WAITING_PERIOD)
+
+
+def claim_appeal(*, claim: Claim, by: User | None, statement: str, window_days: int, on: date | None = None) -> Claim:
+    """A rejected claim goes to the jury: once, up to `window_days` after the day of the rejection (with
+    30, the 30th day may, the 31st may not); the claimant's statement is the step's note."""
+    on = on or timezone.localdate()
+    statement = statement.strip()
+    if not statement:
+        raise DomainError(_("Say why the rejection is wrong: the jurors read your statement."), field="statement")
+    if len(statement) > APPEAL_STATEMENT_MAX_LENGTH:
+        raise DomainError(
+            _("Use at most %(max)s characters (this has %(len)s).")
+            % {"max": APPEAL_STATEMENT_MAX_LENGTH, "len": len(statement)},
+            field="statement",
+        )
+    with transaction.atomic():
+        locked = _lock(claim)
+        if locked.transitions.filter(action="appeal").exists():
+            raise AppealNotAllowed(_("This claim has already been appealed; a claim is appealed once."))
+        if locked.status != ClaimStatus.REJECTED or locked.decided_at is None:
+            raise AppealNotAllowed(_("Only a rejected claim can be appealed."))
+        if locked.rejection_reason in NOT_APPEALABLE_REASONS:
+            raise AppealNotAllowed(
+                _("This rejection cannot be appealed: %(reason)s")
+                % {"reason": RejectionReason(locked.rejection_reason).label}
+            )
+        last_day = timezone.localdate(locked.decided_at) + timedelta(days=window_days)
+        if on > last_day:
+            raise AppealNotAllowed(
+                _("A rejection may be appealed for %(days)s days: the last day was %(day)s.")
+                % {"days": window_days, "day": last_day.isoformat()}
+            )
+        if _paid_before(locked):
+            raise AppealNotAllowed(RejectionReason.ALREADY_PAID.label)
+        try:
+            # The person may have filed another claim since the rejection: one in progress at a time.
+            with transaction.atomic():
+                return _transition(
+                    claim=claim, locked=locked, by=by, action="appeal", move=lambda c: c.appeal(), note=statement
+                )
+        except IntegrityError as exc:
+            raise AppealNotAllowed(
+                _("This person has another claim in progress: appeal once it has been decided.")
+            ) from exc
+
+
+def _paid_before(claim: Claim) -> bool:
+    """One payout per person, across memberships."""
+    person_id = claim.member.person_id
+    return (
+        Claim.objects.filter(member__person_id=person_id, status__in=PAYOUT_STATUSES).exclude(pk=claim.pk).exists()
+        or Membership.objects.filter(person_id=person_id, status=MembershipStatus.PAID_OUT).exists()
+    )
+
+
+def claim_approve_on_appeal(*, claim: Claim, by: User | None, note: str = "") -> Claim:
+    """The jury (by None) or a senior administrator approves an appealed claim.
+
+    The payout is fixed here from the age at diagnosis, as at any approval; the claim then waits for the
+    next notice day like every approved claim.
+    """
+    with transaction.atomic():
+        locked = _lock(claim)
+        if not can_proceed(locked.approve_on_appeal):
+            raise _illegal(locked)
+        if _paid_before(locked):
+            raise ApprovalRefused(RejectionReason.ALREADY_PAID, RejectionReason.ALREADY_PAID.label)
+        age = age_in_years(locked.member.person.birth_date, locked.diagnosed_on)
+        payout = payout_for_age(plan=locked.member.plan, age=age)
+        if payout is None:
+            raise ApprovalRefused(RejectionReason.AGE_LIMIT, RejectionReason.AGE_LIMIT.label)
+        locked.payout_fen, locked.age_at_diagnosis = payout, age
+        locked.rejection_reason = ""
+        locked.decided_at = timezone.now()
+        return _transition(
+            claim=claim,
+            locked=locked,
+            by=by,
+            action="approve_on_appeal",
+            move=lambda c: c.approve_on_appeal(),
+            note=note.strip(),
+            fields=("payout_fen", "age_at_diagnosis", "rejection_reason", "decided_at"),
+        )
+
+
+def claim_uphold_rejection(*, claim: Claim, by: User | None, note: str = "") -> Claim:
+    """The jury (by None) or a senior administrator upholds the rejection: the claim is rejected again,
+    for its first reason, and cannot be appealed a second time."""
+    with transaction.atomic():
+        locked = _lock(claim)
+        if locked.status != ClaimStatus.APPEALED:
+            raise _illegal(locked)
+        locked.decided_at = timezone.now()
+        return _transition(
+            claim=claim,
+            locked=locked,
+            by=by,
+            action="uphold_rejection",
+            move=lambda c: c.reject(),
+            reason=locked.rejection_reason,
+            note=note.strip(),
+            fields=("decided_at",),
+        )
+
+
+def claim_appeal_escalate(*, claim: Claim, note: str) -> Claim:
+    """The jury's vote ended without quorum: the claim stays appealed and a senior administrator decides.
+    The status does not change, so the step is recorded here rather than by a transition."""
+    with transaction.atomic():
+        locked = _lock(claim)
+        if locked.status != ClaimStatus.APPEALED:
+            raise _illegal(locked)
+        ClaimTransition.objects.create(
+            claim=locked,
+            from_status=locked.status,
+            to_status=locked.status,
+            action="escalate_appeal",
+            by=None,
+            note=note.strip(),
+        )
+    return locked
+
+
 # --- notices and objections -------------------------------------------------------------------------
 
 
@@ -485,7 +682,7 @@ def claims_share_notice(*, notice: Notice, by: User | None = None) -> int:
     """
     with transaction.atomic():
         # Lock the batch first, so nothing moves a claim between the two statements.
-        list(
+        batch = list(
             Claim.objects.select_for_update()
             .filter(notice=notice, status=ClaimStatus.IN_NOTICE)
             .values_list("pk", flat=True)
@@ -506,7 +703,11 @@ def claims_share_notice(*, notice: Notice, by: User | None = None) -> int:
                     ClaimStatus.IN_NOTICE,
                 ],
             )
-        return Claim.objects.filter(notice=notice, status=ClaimStatus.IN_NOTICE).update(status=ClaimStatus.SHARED)
+        shared = Claim.objects.filter(notice=notice, status=ClaimStatus.IN_NOTICE).update(status=ClaimStatus.SHARED)
+        claim_status_changed_send(
+            claim_ids=batch, from_status=ClaimStatus.IN_NOTICE, status=ClaimStatus.SHARED, action="share"
+        )
+        return shared
 
 
 def claim_mark_paid(*, claim: Claim, by: User | None, note: str = "") -> Claim:

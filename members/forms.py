@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -193,4 +194,22 @@ class JoinForm(forms.Form):
             if answered_yes:
                 return
         field = exc.field if exc.field in self.fields else _FIELD_FOR_ERROR_CODE.get(exc.code)
+        self.add_error(field, ValidationError(str(exc.message), code=exc.code))
+
+
+class NotificationsForm(forms.Form):
+    """E-mail notifications: an address (optional; members sign up with a phone), on or off, a language."""
+
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        required=False,
+        max_length=254,
+        help_text=_("Optional. We write only about your household: charges, claims and membership."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+    enabled = forms.BooleanField(label=_("Send me e-mail notifications"), required=False)
+    language = forms.ChoiceField(label=_("Language of the e-mails"), choices=settings.LANGUAGES)
+
+    def add_domain_error(self, exc: DomainError) -> None:
+        field = exc.field if exc.field in self.fields else None
         self.add_error(field, ValidationError(str(exc.message), code=exc.code))

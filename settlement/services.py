@@ -45,6 +45,7 @@ from settlement.models import (
     Account,
     Charge,
     EntryKind,
+    MemberCount,
     Payment,
     Payout,
     Period,
@@ -53,6 +54,7 @@ from settlement.models import (
     Refund,
 )
 from settlement.selectors import arrears_after_grace, payer_arrears, periods_due
+from settlement.signals import period_opened_send, period_settled_send
 from settlement.split import Figures, period_figures
 
 logger = logging.getLogger(__name__)
@@ -76,7 +78,12 @@ def period_open(*, plan: Plan, on: date, by: User | None = None) -> Period | Non
     notice = notices_publish(plan=plan, on=on, by=by)
     if notice is None:
         return None
-    return _period_for_notice(notice)
+    opened_before = Period.objects.filter(notice=notice).exists()
+    period = _period_for_notice(notice)
+    if not opened_before:
+        # The charge is published once, when the period first opens: a second run tells nobody again.
+        period_opened_send(period_id=period.pk)
+    return period
 
 
 def _period_for_notice(notice: Notice) -> Period:
@@ -331,6 +338,7 @@ def period_settle_finish(*, period_id: int) -> Period:
         period.status = PeriodStatus.SETTLED
         period.settled_at = timezone.now()
         period.save(update_fields=["operator_subsidy_fen", "status", "settled_at"])
+        period_settled_send(period_id=period.pk)
     logger.info("period %s settled: subsidy %s fen", period_id, subsidy)
     return period
 
@@ -541,6 +549,25 @@ class MoneyJobsRun:
 
 
 def money_jobs_run(*, on: date, by: User | None = None) -> MoneyJobsRun:
-    """The daily money jobs: refunds first (a refund settles charges, so it counts before removals)."""
+    """The daily money jobs: refunds first (a refund settles charges, so it counts before removals), then
+    the day's member counts for the public charts and the admin dashboard."""
     refunded = refunds_post(on=on)
-    return MoneyJobsRun(refunded_fen=refunded, removed_payers=households_remove_for_non_payment(on=on, by=by))
+    removed = households_remove_for_non_payment(on=on, by=by)
+    member_counts_record(on=on)
+    return MoneyJobsRun(refunded_fen=refunded, removed_payers=removed)
+
+
+def member_counts_record(*, on: date) -> list[MemberCount]:
+    """Count every plan's memberships by state at 00:00 on `on`, one row per plan and day; safe to run again.
+
+    The counts read the memberships' dates only (settlement/sql.py), so running this late in the day, twice,
+    or for a past day gives the same row. One pass over the memberships a day: the pages then read these
+    rows and never count members themselves.
+    """
+    rows = []
+    for plan_id in Plan.objects.order_by("pk").values_list("pk", flat=True):  # one plan, a few at most
+        row, _created = MemberCount.objects.update_or_create(
+            plan_id=plan_id, day=on, defaults=sql.member_counts(plan=plan_id, day=on)
+        )
+        rows.append(row)
+    return rows

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = _("Partner webhooks")
+
+    def ready(self) -> None:
+        # Connects the receivers of the domain signals (members, claims, settlement).
+        from webhooks import receivers  # noqa: F401
