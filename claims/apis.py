@@ -22,9 +22,11 @@ from members.errors import DomainError
 from members.models import HealthQuestion, Plan
 from members.selectors import membership_for_partner, plan_get_default
 from mutualaid.api.auth import partner_of
+from mutualaid.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField
+from mutualaid.api.filters import QueryFilters
 from mutualaid.api.idempotency import idempotent
-from mutualaid.api.pagination import paginated
-from mutualaid.api.schema import IDEMPOTENCY_PARAMETER, MAX_ID, MoneyField, error_responses
+from mutualaid.api.pagination import page_of, paginated
+from mutualaid.api.schema import IDEMPOTENCY_PARAMETER, MAX_ID, MoneyField, PageParameters, error_responses
 
 
 def _fee_rate(rate: Decimal) -> str:
@@ -117,22 +119,22 @@ class ClaimSerializer(serializers.Serializer[Claim]):
 class ClaimsApi(APIView):
     """GET: the claims of the partner's members; POST: file a claim for one of them."""
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class FilterSerializer(QueryFilters):
         member = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
         status = serializers.ChoiceField(choices=ClaimStatus.choices, required=False)
 
     class InputSerializer(serializers.Serializer[Any]):
-        member = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-        kind = serializers.ChoiceField(choices=ClaimKind.choices)
-        condition = serializers.CharField(max_length=16)
+        member = StrictIntegerField(min_value=1, max_value=MAX_ID)
+        kind = StrictChoiceField(choices=ClaimKind.choices)
+        condition = StrictCharField(max_length=16)
         diagnosed_on = serializers.DateField()
-        hospital = serializers.CharField(max_length=200)
-        description = serializers.CharField(max_length=5000)
+        hospital = StrictCharField(max_length=200)
+        description = StrictCharField(max_length=5000)
 
     @extend_schema(
         operation_id="claims_list",
-        parameters=[FilterSerializer],
-        responses={200: ClaimSerializer(many=True), **error_responses(400)},
+        parameters=[FilterSerializer, PageParameters],
+        responses={200: page_of(ClaimSerializer), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)

@@ -211,6 +211,12 @@ class JournalLine(_WriteOnce):
 ADMIN_SOURCE = "admin"
 
 
+def partner_source(partner_id: int) -> str:
+    """A partner's payments are their own source: its references are unique among its own payments only,
+    so two partners never collide on a reference, and a partner's retry finds the payment it recorded."""
+    return f"partner-{partner_id}"
+
+
 class Payment(models.Model):
     """Money received from a payer: one row of the members' sub-ledger, settling their household's charges.
 
@@ -294,3 +300,39 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership_id}: {self.amount_fen}"
+
+
+class MemberCount(models.Model):
+    """How many memberships of a plan were in each state at 00:00 (Beijing) on a day: members over time.
+
+    Written by the daily money job with one aggregate over the memberships' dates, so the public charts
+    and the admin dashboard read one small row per day and never count members during a request. The
+    counts follow the sharers' own cut-off (settlement/sql.py): `waiting + active` on a notice day is
+    that period's number of sharers. Memberships that were never covered (declined at review, or left on
+    the day they joined) are in none of the ended counts.
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    pending_review = models.PositiveBigIntegerField(_("pending review"), default=0)
+    waiting = models.PositiveBigIntegerField(_("in waiting period"), default=0)
+    active = models.PositiveBigIntegerField(_("covered"), default=0)
+    exited = models.PositiveBigIntegerField(_("exited"), default=0)
+    removed = models.PositiveBigIntegerField(_("removed"), default=0)
+    paid_out = models.PositiveBigIntegerField(_("paid out"), default=0)
+    expelled = models.PositiveBigIntegerField(_("expelled"), default=0)
+    counted_at = models.DateTimeField(_("counted at"), auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "day"]
+        verbose_name = _("daily member count")
+        verbose_name_plural = _("daily member counts")
+        constraints = [models.UniqueConstraint(fields=["plan", "day"], name="member_count_once_per_plan_day")]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} {self.day}: {self.covered} covered"
+
+    @property
+    def covered(self) -> int:
+        """The members sharing a period whose notice day this is."""
+        return self.waiting + self.active

@@ -58,9 +58,16 @@ def partner_of(request: Request) -> Partner:
 
 
 class PartnerRateThrottle(SimpleRateThrottle):
-    """Requests per partner (whichever of its keys), at the `partner` rate of REST_FRAMEWORK."""
+    """Requests per partner (whichever of its keys), at the `partner` rate of REST_FRAMEWORK.
+
+    Counted per fixed window (a minute at "1200/minute") in one integer of the default cache, which is
+    Redis when there is one: every worker process counts into the same number, and the count is an
+    atomic INCR, so simultaneous requests on different workers are each counted once. (DRF's own
+    throttle reads a list of timestamps and writes it back, which loses requests made at the same time.)
+    """
 
     scope = "partner"
+    wait_seconds: float | None = None
 
     def get_rate(self) -> str | None:
         # Read on each request, not once at import like DRF's own, so a changed setting applies.
@@ -71,3 +78,27 @@ class PartnerRateThrottle(SimpleRateThrottle):
         if not isinstance(request.auth, PartnerAPIKey):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.partner_id}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        key = self.get_cache_key(request, view)
+        limit, duration = self.parse_rate(self.rate)
+        if key is None or limit is None or duration is None:
+            return True
+        now = float(self.timer())
+        window = int(now // duration)
+        self.wait_seconds = (window + 1) * duration - now
+        return self._count(f"{key}:{window}", timeout=duration + 1) <= limit
+
+    def _count(self, key: str, *, timeout: int) -> int:
+        """This request's number in the window: SET NX creates the count, INCR adds to it."""
+        if self.cache.add(key, 1, timeout=timeout):
+            return 1
+        try:
+            return int(self.cache.incr(key))
+        except ValueError:
+            # The window's count expired between the two calls: this request opens it again.
+            self.cache.add(key, 1, timeout=timeout)
+            return 1
+
+    def wait(self) -> float | None:
+        return self.wait_seconds

@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import DataError, IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import is_valid_path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -28,6 +31,14 @@ class IdempotencyConflict(DomainError):
         super().__init__(
             _("This Idempotency-Key was already used with a different request; send a new key for a new request.")
         )
+
+
+class NotYours(DomainError):
+    """A body names an object the partner cannot see: 404, as for a path, and the field says which."""
+
+    code = "not_found"
+    http_status = 404
+    default_message = gettext_lazy("None of your members has this id.")
 
 
 def error_body(code: str, message: str, fields: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
@@ -90,6 +101,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         set_rollback()
         logger.warning("API value refused by the database: %s", exc)
         return Response(error_body("invalid", _("A value is out of range or too long.")), status=400)
+    if isinstance(exc, exceptions.ValidationError | exceptions.ParseError) and (too_large := _upload_refused(context)):
+        # The upload handler stopped reading at a file over the limit, so that file is missing from the
+        # parsed body: the answer is the limit, not a "required" field.
+        return too_large
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -105,3 +120,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     code = next((c for kind, c in _CODES.items() if isinstance(exc, kind)), str(exc.default_code))
     response.data = error_body(code, message)
     return response
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any path under /api/ that names no endpoint, whatever the method: the error shape, not an HTML page.
+
+    It also stands in for the redirect that adds a missing final slash, which would drop a POST's body.
+    """
+    message = _("There is no such endpoint: see /api/docs/ for the API's paths.")
+    if not request.path.endswith("/") and is_valid_path(f"{request.path}/"):
+        message = _("There is no such endpoint: the API's paths end with a slash (%(path)s/).") % {"path": request.path}
+    return JsonResponse(error_body("not_found", message), status=404, json_dumps_params={"ensure_ascii": False})
+
+
+def _upload_refused(context: dict[str, Any]) -> Response | None:
+    # Imported here: mutualaid.uploads answers with error_body, so it imports this module.
+    from mutualaid.uploads import upload_refusal
+
+    refusal = upload_refusal(context.get("request"))
+    if refusal is None:
+        return None
+    return Response(error_body(refusal.code, refusal.message, {refusal.field: [refusal.message]}), status=413)

@@ -67,10 +67,13 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 
 _ERROR_MEANINGS = {
-    400: "`invalid`: malformed input; `fields` names each field at fault.",
+    400: "`invalid`: malformed input; `fields` names each field at fault. `not_a_payer`: a payment from a dependant.",
     401: "`not_authenticated`: no API key, or a bad one.",
-    404: "`not_found`: no such object, or another partner's.",
-    409: "A conflict: `idempotency_conflict`, `has_dependants`, `conflict`, `invalid_transition`.",
+    404: "`not_found`: no such object, or another partner's (in the path, or in the body: then `fields` says where).",
+    409: (
+        "A conflict: `idempotency_conflict`, `has_dependants`, `conflict`, `invalid_transition`, "
+        "`payment_reference_conflict` (the reference was recorded for another payer or amount)."
+    ),
     413: "`file_too_large`: a document over 10 MB.",
     415: "`unsupported_media_type`: a document that is not a PDF, JPEG or PNG.",
     422: "Not possible under the plan's rules (`error.code` says which).",
@@ -84,6 +87,15 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[status])
         for status in sorted({401, 429, *statuses})
     }
+
+
+class PageParameters(serializers.Serializer[Any]):
+    """A list's `?page=&page_size=`, for the schema (PagePagination reads them)."""
+
+    page = serializers.IntegerField(min_value=1, required=False, help_text="The page, from 1; past the last: 404.")
+    page_size = serializers.IntegerField(
+        min_value=1, required=False, help_text="Items a page, 50 unless given; more than 500 is capped at 500."
+    )
 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(

@@ -5,14 +5,14 @@ Acme's members are acme's alone: every isolation test asks globex for them and e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -81,10 +81,13 @@ def enrolled(acme: Caller, body: Callable[..., dict[str, Any]]) -> dict[str, Any
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_throttle_counts(settings: Any) -> None:
+    """Each test counts in a cache of its own: a key prefix of its own, so no count is left from another
+    test (partner ids start again in each test database) and nothing is flushed from a shared Redis db,
+    which also holds the Celery broker's queues. Keys left behind expire with their window."""
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for alias, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)

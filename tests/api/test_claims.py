@@ -113,3 +113,15 @@ def test_a_request_without_a_file_is_400(acme: Caller, claim: dict[str, Any]) ->
 def test_a_json_body_for_a_document_is_415(acme: Caller, claim: dict[str, Any]) -> None:
     response = acme.post(f"/api/v1/claims/{claim['id']}/documents/", {"file": "x"})
     assert response.status_code == 415
+
+
+def test_a_claims_filter_sent_empty_is_400(acme: Caller) -> None:
+    response = acme.get("/api/v1/claims/?status=")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"status"}
+
+
+def test_a_number_where_the_schema_says_text_is_400(acme: Caller, claim_body: dict[str, Any]) -> None:
+    response = acme.post("/api/v1/claims/", {**claim_body, "hospital": 12, "member": str(claim_body["member"])})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"hospital", "member"}

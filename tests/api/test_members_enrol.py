@@ -36,7 +36,7 @@ def test_it_enrols_a_person_and_returns_the_member_object(acme: Caller, body: Bo
     assert member["payer"] is None
     assert member["joined_on"] == timezone.localdate().isoformat()
     assert member["coverage"] == {"amount": "300000.00", "currency": "CNY"}
-    assert member["balance"] is None
+    assert member["balance"] == {"amount": "0.00", "currency": "CNY"}
     membership = Membership.objects.get(pk=member["id"])
     assert membership.partner == acme.partner
     assert membership.credit_source == CreditSource.ATTESTED
@@ -151,3 +151,13 @@ def test_a_person_without_score_or_record_waits_for_review(acme: Caller, body: B
     assert response.status_code == 201
     assert response.json()["status"] == "pending_review"
     assert response.json()["coverage"] is None
+
+
+def test_json_types_are_not_coerced(acme: Caller, body: Body) -> None:
+    response = acme.post("/api/v1/members/", body(1, phone=13800000000, credit_score="700", health_declaration={}))
+    assert response.status_code == 400
+    assert {"phone", "credit_score"} <= set(response.json()["error"]["fields"])
+    answers = {code: "no" for code in body(1)["health_declaration"]}
+    response = acme.post("/api/v1/members/", body(1, health_declaration=answers))
+    assert response.status_code == 400
+    assert all(field.startswith("health_declaration.") for field in response.json()["error"]["fields"])

@@ -140,3 +140,17 @@ def test_exiting_twice_is_a_409(acme: Caller, enrolled: dict[str, Any]) -> None:
     response = acme.post(f"/api/v1/members/{enrolled['id']}/exit/")
     assert response.status_code == 409
     assert error_code(response) == "invalid_transition"
+
+
+@pytest.mark.parametrize("name", ["status", "external_ref", "payer"])
+def test_a_filter_sent_empty_is_400_not_ignored(acme: Caller, enrolled: dict[str, Any], name: str) -> None:
+    response = acme.get(f"/api/v1/members/?{name}=")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {name}
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "ten", "1.5"])
+def test_a_page_size_that_is_not_a_whole_number_above_0_is_400(acme: Caller, size: str) -> None:
+    response = acme.get("/api/v1/members/", {"page_size": size})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"page_size"}
