@@ -3,16 +3,19 @@ selector, and renders; errors get their shape in the one exception handler (mutu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from members.bulk import Enrolment, memberships_enrol_bulk
 from members.errors import DomainError
 from members.models import Membership, MembershipStatus, Partner, Plan, Relationship, Sex
 from members.selectors import (
@@ -24,13 +27,16 @@ from members.selectors import (
 from members.services import membership_enrol, membership_exit
 from mutualaid.api.auth import partner_of
 from mutualaid.api.errors import domain_error_body, validation_error_body
+from mutualaid.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
+from mutualaid.api.filters import QueryFilters
 from mutualaid.api.idempotency import idempotent
-from mutualaid.api.pagination import paginated
+from mutualaid.api.pagination import page_of, paginated
 from mutualaid.api.schema import (
     IDEMPOTENCY_PARAMETER,
     MAX_ID,
     ErrorDetailSerializer,
     MoneySerializer,
+    PageParameters,
     error_responses,
     money,
 )
@@ -56,9 +62,12 @@ class MemberSerializer(serializers.Serializer[Membership]):
     coverage = serializers.SerializerMethodField(
         help_text="The payout the member would receive if diagnosed today; null when not covered."
     )
-    # Payers only: payments − charges. The members app cannot read settlement's ledger (data flows one
-    # way), so the amount stays null here until a settlement-level endpoint supplies it.
-    balance = serializers.SerializerMethodField(help_text="Payers only: payments − charges; null for now.")
+    balance = serializers.SerializerMethodField(
+        help_text=(
+            "Payers only: what was paid (and settled from payouts or refunded) minus what the household was "
+            "charged; negative while they owe. Null for dependants, whose charges are billed to their payer."
+        )
+    )
 
     @extend_schema_field(MoneySerializer(allow_null=True))
     def get_coverage(self, membership: Membership) -> dict[str, str] | None:
@@ -67,20 +76,22 @@ class MemberSerializer(serializers.Serializer[Membership]):
 
     @extend_schema_field(MoneySerializer(allow_null=True))
     def get_balance(self, membership: Membership) -> dict[str, str] | None:
-        return None
+        # Annotated on the queryset by the views' `annotate` (MemberApi): the ledger is settlement's.
+        fen = getattr(membership, "balance_fen", None)
+        return None if fen is None else money(fen)
 
 
 class EnrolmentSerializer(serializers.Serializer[Any]):
     """One enrolment body, alone or as an item of a bulk request."""
 
-    external_ref = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    name = serializers.CharField(max_length=50)
-    id_number = serializers.CharField(max_length=32)
-    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    payer = serializers.IntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False, default=None)
-    relationship = serializers.ChoiceField(choices=Relationship.choices, required=False, default=Relationship.SELF)
-    credit_score = serializers.IntegerField(min_value=0, max_value=1000, allow_null=True, required=False, default=None)
-    health_declaration = serializers.DictField(child=serializers.BooleanField())
+    external_ref = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=50)
+    id_number = StrictCharField(max_length=32)
+    phone = StrictCharField(max_length=20, required=False, allow_blank=True, default="")
+    payer = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False, default=None)
+    relationship = StrictChoiceField(choices=Relationship.choices, required=False, default=Relationship.SELF)
+    credit_score = StrictIntegerField(min_value=0, max_value=1000, allow_null=True, required=False, default=None)
+    health_declaration = serializers.DictField(child=StrictBooleanField())
 
 
 def _enrol(*, partner: Partner, plan: Plan, data: dict[str, Any]) -> Membership:
@@ -110,28 +121,67 @@ def _plan() -> Plan:
     return Plan.objects.prefetch_related("payout_tiers").get(pk=plan.pk)
 
 
-class MembersApi(APIView):
+MemberAnnotation = Callable[[QuerySet[Membership]], QuerySet[Membership]]
+
+
+class MemberApi(APIView):
+    """A view that answers with member objects.
+
+    `annotate` adds to the members read what other apps know about them: settlement's `balance_fen`.
+    Settlement depends on members, so members cannot import it; the URLconf hands the function in
+    (`MembersApi.as_view(annotate=...)`). Without one, the balance is null.
+    """
+
+    annotate: MemberAnnotation | None = None
+
+    def members(self, memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+        return self.annotate(memberships) if self.annotate is not None else memberships
+
+    def member(self, partner: Partner, membership_id: int) -> Membership:
+        try:
+            return self.members(memberships_for_partner(partner=partner)).get(pk=membership_id)
+        except Membership.DoesNotExist as exc:
+            raise Http404 from exc
+
+
+class MembersApi(MemberApi):
     """GET: the partner's members; POST: enrol one person. (One URL, so one view for both operations.)"""
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class FilterSerializer(QueryFilters):
         status = serializers.ChoiceField(choices=MembershipStatus.choices, required=False)
         external_ref = serializers.CharField(max_length=64, required=False)
         payer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     @extend_schema(
         operation_id="members_list",
-        parameters=[FilterSerializer],
-        responses={200: MemberSerializer(many=True), **error_responses(400)},
+        parameters=[FilterSerializer, PageParameters],
+        responses={200: page_of(MemberSerializer), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        memberships = memberships_for_partner(partner=partner_of(request), **filters.validated_data)
+        memberships = self.members(memberships_for_partner(partner=partner_of(request), **filters.validated_data))
         return paginated(request=request, view=self, queryset=memberships, serializer=MemberSerializer)
 
     @extend_schema(
         operation_id="members_enrol",
         request=EnrolmentSerializer,
+        examples=[
+            OpenApiExample(
+                "A payer",
+                request_only=True,
+                value={
+                    "external_ref": "p-1001",
+                    "name": "张三",
+                    "id_number": "110105199005172332",
+                    "phone": "13800000000",
+                    "payer": None,
+                    "relationship": "self",
+                    "credit_score": 700,
+                    "health_declaration": {f"H{n}": False for n in range(1, 7)},
+                },
+            )
+        ],
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: MemberSerializer, **error_responses(400, 409, 422)},
     )
@@ -139,8 +189,9 @@ class MembersApi(APIView):
     def post(self, request: Request) -> Response:
         body = EnrolmentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        membership = _enrol(partner=partner_of(request), plan=_plan(), data=body.validated_data)
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        partner = partner_of(request)
+        membership = _enrol(partner=partner, plan=_plan(), data=body.validated_data)
+        return Response(MemberSerializer(self.member(partner, membership.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class BulkResultSerializer(serializers.Serializer[Any]):
@@ -150,7 +201,7 @@ class BulkResultSerializer(serializers.Serializer[Any]):
     error = ErrorDetailSerializer(required=False)
 
 
-class MembersBulkApi(APIView):
+class MembersBulkApi(MemberApi):
     """Enrol up to 1,000 people; each item succeeds or fails alone and gets its own status."""
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -171,32 +222,59 @@ class MembersBulkApi(APIView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         partner, plan = partner_of(request), _plan()
+        # One serializer checks every item: building its fields costs more than checking one item.
+        parser = EnrolmentSerializer()
+        parsed = [self._parse(parser, item) for item in body.validated_data["members"]]
+        # The well-formed items are enrolled together, set-based, each with the outcome it would get alone.
+        enrolled_or_refused = iter(
+            memberships_enrol_bulk(plan=plan, partner=partner, items=[p for p in parsed if isinstance(p, Enrolment)])
+        )
+        outcomes = [next(enrolled_or_refused) if isinstance(p, Enrolment) else p for p in parsed]
+        enrolled = [outcome for outcome in outcomes if isinstance(outcome, Membership)]
+        if self.annotate is not None and enrolled:
+            # What other apps add to a member (the balance), read in one query for every member enrolled;
+            # the rest of the member object is already in hand (person and plan come with the outcome).
+            added = self.members(Membership.objects.filter(partner=partner, pk__in=[m.pk for m in enrolled]))
+            balances = dict(added.values_list("pk", "balance_fen"))  # type: ignore[misc]  # an annotation
+            for membership in enrolled:
+                membership.balance_fen = balances[membership.pk]  # type: ignore[attr-defined]
+        members = iter(serializers.ListSerializer(enrolled, child=MemberSerializer()).data)
         results = [
-            self._one(partner=partner, plan=plan, index=i, item=item)
-            for i, item in enumerate(body.validated_data["members"])
+            {"index": i, "status": 201, "member": next(members)}
+            if isinstance(outcome, Membership)
+            else {"index": i, "status": outcome.http_status, "error": domain_error_body(outcome)["error"]}
+            if isinstance(outcome, DomainError)
+            else {"index": i, **outcome}
+            for i, outcome in enumerate(outcomes)
         ]
         return Response({"results": results})
 
     @staticmethod
-    def _one(*, partner: Partner, plan: Plan, index: int, item: Any) -> dict[str, Any]:
-        enrolment = EnrolmentSerializer(data=item)
-        if not enrolment.is_valid():
-            return {"index": index, "status": 400, "error": validation_error_body(enrolment.errors)["error"]}
+    def _parse(parser: EnrolmentSerializer, item: Any) -> Enrolment | dict[str, Any]:
+        """The item as an enrolment, or its 400 status and error (those `is_valid` would give)."""
         try:
-            membership = _enrol(partner=partner, plan=plan, data=enrolment.validated_data)
-        except DomainError as exc:
-            return {"index": index, "status": exc.http_status, "error": domain_error_body(exc)["error"]}
-        return {"index": index, "status": 201, "member": MemberSerializer(membership).data}
+            data = parser.run_validation(item)
+        except serializers.ValidationError as exc:
+            return {"status": 400, "error": validation_error_body(exc.detail)["error"]}
+        return Enrolment(
+            name=data["name"],
+            id_number=data["id_number"],
+            health_answers=data["health_declaration"],
+            relationship=data["relationship"],
+            payer_id=data["payer"],
+            phone=data["phone"],
+            attested_score=data["credit_score"],
+            external_ref=data["external_ref"],
+        )
 
 
-class MemberDetailApi(APIView):
+class MemberDetailApi(MemberApi):
     @extend_schema(operation_id="members_read", responses={200: MemberSerializer, **error_responses(404)})
     def get(self, request: Request, member_id: int) -> Response:
-        membership = membership_for_partner(partner=partner_of(request), membership_id=member_id)
-        return Response(MemberSerializer(membership).data)
+        return Response(MemberSerializer(self.member(partner_of(request), member_id)).data)
 
 
-class MemberExitApi(APIView):
+class MemberExitApi(MemberApi):
     @extend_schema(
         operation_id="members_exit",
         request=None,
@@ -207,6 +285,4 @@ class MemberExitApi(APIView):
     def post(self, request: Request, member_id: int) -> Response:
         membership = membership_for_partner(partner=partner_of(request), membership_id=member_id)
         membership_exit(membership=membership, by=None)
-        return Response(
-            MemberSerializer(membership_for_partner(partner=partner_of(request), membership_id=member_id)).data
-        )
+        return Response(MemberSerializer(self.member(partner_of(request), member_id)).data)

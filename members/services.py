@@ -9,10 +9,12 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, NamedTuple
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -40,12 +42,14 @@ from members.identity import (
     hash_id_number,
     mask_id_number,
     parse_resident_id,
+    reencrypt_with_newest_key,
 )
 from members.models import (
     LIVE_STATUSES,
     CreditImport,
     CreditRecord,
     CreditSource,
+    IdNumberReveal,
     Membership,
     MembershipStatus,
     Partner,
@@ -55,6 +59,7 @@ from members.models import (
     Relationship,
     User,
 )
+from members.signals import membership_status_changed_send
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +83,14 @@ def eligibility_check_age(*, plan: Plan, birth_date: date, on: date) -> None:
 
 def eligibility_check_health(*, plan: Plan, answers: Mapping[str, bool]) -> dict[str, bool]:
     """Every question answered; any “yes” means not eligible. Returns the declaration to keep."""
-    codes = list(plan.health_questions.values_list("code", flat=True))
+    return eligibility_check_health_answers(
+        codes=list(plan.health_questions.values_list("code", flat=True)), answers=answers
+    )
+
+
+def eligibility_check_health_answers(*, codes: Sequence[str], answers: Mapping[str, bool]) -> dict[str, bool]:
+    """The health rule on the plan's question codes, read once by the caller (a bulk enrolment reads
+    them once for every person)."""
     missing = [code for code in codes if not isinstance(answers.get(code), bool)]
     if missing:
         raise DomainError(
@@ -106,6 +118,11 @@ class CreditDecision:
 def eligibility_check_credit(*, plan: Plan, resident_id: ResidentId, attested_score: int | None) -> CreditDecision:
     """A score attested by a partner, else the bureau record; no record at all → an admin decides."""
     record = CreditRecord.objects.filter(id_number_hash=hash_id_number(resident_id.number)).first()
+    return eligibility_decide_credit(plan=plan, record=record, attested_score=attested_score)
+
+
+def eligibility_decide_credit(*, plan: Plan, record: CreditRecord | None, attested_score: int | None) -> CreditDecision:
+    """The credit rule on a bureau record already read (a bulk enrolment reads them in one query)."""
     # The dishonest-debtor list is a court's public list, not a score: a partner's attested score
     # cannot outweigh it.
     if record is not None and record.dishonest_debtor:
@@ -163,18 +180,15 @@ def membership_enrol(
     `partner`: the API partner enrolling them, whose `external_ref` names one live membership.
     """
     on = on or timezone.localdate()
-    if not plan.is_active:
-        raise PlanClosed()
-    name = _check_text(
-        name, field="name", max_length=_NAME_MAX, empty=_("Enter the person's name as on their ID card.")
+    name, phone, external_ref, resident_id = enrolment_check_input(
+        plan=plan,
+        name=name,
+        phone=phone,
+        external_ref=external_ref,
+        id_number=id_number,
+        relationship=relationship,
+        has_payer=payer is not None,
     )
-    phone = _check_text(phone, field="phone", max_length=_PHONE_MAX)
-    external_ref = _check_text(external_ref, field="external_ref", max_length=_EXTERNAL_REF_MAX)
-    resident_id = parse_resident_id(id_number)
-    if relationship not in Relationship.values:
-        raise DomainError(_("Choose who this person is to the payer."), field="relationship")
-    if (relationship == Relationship.SELF) != (payer is None):
-        raise DomainError(_("A family member needs a payer, and a payer joins as “self”."), field="relationship")
     if payer is not None:
         _check_payer_can_add(plan=plan, payer=payer, relationship=relationship)
     elif account is not None:
@@ -229,6 +243,33 @@ def membership_enrol(
     return membership
 
 
+class EnrolmentInput(NamedTuple):
+    name: str
+    phone: str
+    external_ref: str
+    resident_id: ResidentId
+
+
+def enrolment_check_input(
+    *, plan: Plan, name: str, phone: str, external_ref: str, id_number: str, relationship: str, has_payer: bool
+) -> EnrolmentInput:
+    """The first checks of an enrolment, which need nothing but its own fields (no query): a bulk
+    enrolment runs them on every item before it reads anything."""
+    if not plan.is_active:
+        raise PlanClosed()
+    name = _check_text(
+        name, field="name", max_length=_NAME_MAX, empty=_("Enter the person's name as on their ID card.")
+    )
+    phone = _check_text(phone, field="phone", max_length=_PHONE_MAX)
+    external_ref = _check_text(external_ref, field="external_ref", max_length=_EXTERNAL_REF_MAX)
+    resident_id = parse_resident_id(id_number)
+    if relationship not in Relationship.values:
+        raise DomainError(_("Choose who this person is to the payer."), field="relationship")
+    if (relationship == Relationship.SELF) == has_payer:
+        raise DomainError(_("A family member needs a payer, and a payer joins as “self”."), field="relationship")
+    return EnrolmentInput(name, phone, external_ref, resident_id)
+
+
 _NAME_MAX = Person._meta.get_field("name").max_length or 50
 # The reason is also the history's change reason, a shorter column: a longer one fails on PostgreSQL.
 _REASON_MAX = min(
@@ -255,9 +296,18 @@ def _check_text(value: str | None, *, field: str, max_length: int, empty: str | 
 def _check_may_rejoin(*, plan: Plan, person: Person) -> None:
     """One payout per life; and an illness found in the waiting period closes the plan to the person."""
     ended = Membership.objects.filter(person=person, plan=plan)
-    if ended.filter(status=MembershipStatus.PAID_OUT).exists():
+    membership_check_may_rejoin(
+        paid_out=lambda: ended.filter(status=MembershipStatus.PAID_OUT).exists(),
+        ill_in_waiting_period=lambda: ended.filter(status_reason=WAITING_PERIOD_ILLNESS).exists(),
+    )
+
+
+def membership_check_may_rejoin(*, paid_out: Callable[[], bool], ill_in_waiting_period: Callable[[], bool]) -> None:
+    """The rejoining rule on what the caller knows of the person's past memberships of the plan (asked
+    lazily: one enrolment queries only as far as it must, a bulk enrolment answers from one query)."""
+    if paid_out():
         raise RejoiningNotAllowed(_("This person has received the plan's payout, which is once in a lifetime."))
-    if ended.filter(status_reason=WAITING_PERIOD_ILLNESS).exists():
+    if ill_in_waiting_period():
         raise RejoiningNotAllowed(
             _("An illness diagnosed in the waiting period ended this person's membership; they cannot rejoin.")
         )
@@ -277,6 +327,15 @@ def _check_account_has_no_household(*, plan: Plan, account: User) -> None:
 
 
 def _check_payer_can_add(*, plan: Plan, payer: Membership, relationship: str) -> None:
+    has_live_spouse = (
+        relationship == Relationship.SPOUSE
+        and payer.dependants.filter(relationship=Relationship.SPOUSE, status__in=LIVE_STATUSES).exists()
+    )
+    payer_check_can_add(plan=plan, payer=payer, relationship=relationship, has_live_spouse=has_live_spouse)
+
+
+def payer_check_can_add(*, plan: Plan, payer: Membership, relationship: str, has_live_spouse: bool) -> None:
+    """The payer rules on a payer already read, told whether the household has a live spouse."""
     if payer.plan_id != plan.pk:
         raise DomainError(_("The payer is a member of another plan."), field="payer")
     if not payer.is_payer:
@@ -286,10 +345,7 @@ def _check_payer_can_add(*, plan: Plan, payer: Membership, relationship: str) ->
         raise DomainError(_("Family members can be added once the payer's own membership is confirmed."), field="payer")
     if payer.status not in (MembershipStatus.WAITING, MembershipStatus.ACTIVE):
         raise DomainError(_("The payer's membership has ended, so no family member can be added."), field="payer")
-    if (
-        relationship == Relationship.SPOUSE
-        and payer.dependants.filter(relationship=Relationship.SPOUSE, status__in=LIVE_STATUSES).exists()
-    ):
+    if relationship == Relationship.SPOUSE and has_live_spouse:
         raise DomainError(_("A spouse is already in this household."), field="relationship")
 
 
@@ -346,6 +402,7 @@ def membership_change_status(
         if by is not None:
             locked._history_user = by  # type: ignore[attr-defined]
         locked.save(update_fields=fields)
+        membership_status_changed_send(membership_ids=[locked.pk], status=status, reason=reason)
     return locked
 
 
@@ -365,6 +422,7 @@ def membership_exit(*, membership: Membership, by: User | None, on: date | None 
         if by is not None:
             locked._history_user = by  # type: ignore[attr-defined]
         locked.save(update_fields=["status", "status_reason", "ended_on"])
+        membership_status_changed_send(membership_ids=[locked.pk], status=locked.status, reason="voluntary")
     return locked
 
 
@@ -394,6 +452,10 @@ def membership_end_for_waiting_period_illness(
         if by is not None:
             locked._history_user = by  # type: ignore[attr-defined]
         locked.save(update_fields=fields)
+        if "status" in fields:
+            membership_status_changed_send(
+                membership_ids=[locked.pk], status=locked.status, reason=WAITING_PERIOD_ILLNESS
+            )
     return locked
 
 
@@ -424,6 +486,9 @@ def household_remove_for_non_payment(*, payer: Membership, on: date, by: User | 
             if by is not None:
                 member._history_user = by  # type: ignore[attr-defined]
             member.save(update_fields=["status", "status_reason", "ended_on"])
+        membership_status_changed_send(
+            membership_ids=[m.pk for m in household], status=MembershipStatus.REMOVED, reason=NON_PAYMENT
+        )
     return len(household)
 
 
@@ -448,6 +513,7 @@ def membership_mark_paid_out(*, membership: Membership, by: User | None, on: dat
         if by is not None:
             locked._history_user = by  # type: ignore[attr-defined]
         locked.save(update_fields=fields)
+        membership_status_changed_send(membership_ids=[locked.pk], status=locked.status, reason=PAID_OUT)
     return locked
 
 
@@ -524,7 +590,36 @@ def _bulk_transition(
                 batch_size=1000,
                 default_change_reason=reason,
             )
+            # One signal per chunk, with its ids: receivers create their rows set-based, never one per member.
+            membership_status_changed_send(membership_ids=[m.pk for m in batch], status=status, reason=reason)
             done += len(batch)
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+
+def account_notifications_set(*, account: User, email: str, enabled: bool, language: str) -> User:
+    """A member's e-mail address for notifications (optional: members sign up with a phone), on or off,
+    and the language they are written in."""
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = _check_text(email, field="email", max_length=User._meta.get_field("email").max_length or 254)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError(_("Enter an e-mail address such as name@example.com."), field="email") from exc
+    if enabled and not email:
+        raise DomainError(_("Give an e-mail address to receive notifications."), field="email")
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Choose one of the languages offered."), field="language")
+    account.email = email
+    account.email_notifications = enabled
+    account.email_language = language
+    account.save(update_fields=["email", "email_notifications", "email_language"])
+    return account
 
 
 # --- partners ------------------------------------------------------------------------------------
@@ -670,11 +765,91 @@ def credit_import_apply(*, credit_import: CreditImport, by: User) -> int:
     return len(rows)
 
 
+# --- resident ID numbers: revealing one, rotating the keys -------------------------------------------------
+
+REVEAL_REASON_MIN_LENGTH = 10
+
+
+def person_reveal_id_number(*, person: Person, by: User, reason: str) -> str:
+    """The full ID number, for an admin who holds the permission and says why; the reveal is recorded first.
+
+    Recorded before the number is decrypted, in the same transaction: no number is ever shown without its
+    record, and a failed decryption leaves a record of the attempt.
+    """
+    reason = " ".join(reason.split())
+    if not by.is_active or not by.has_perm("members.reveal_id_number"):
+        raise PermissionDenied(_("You may not reveal ID numbers."))
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise DomainError(
+            _("Say why you need the full number, in at least %(count)s characters.")
+            % {"count": REVEAL_REASON_MIN_LENGTH},
+            field="reason",
+        )
+    with transaction.atomic():
+        IdNumberReveal.objects.create(person=person, revealed_by=by, reason=reason)
+        number = person.reveal_id_number()
+    logger.info("ID number of person %s revealed by user %s", person.pk, by.pk)
+    return number
+
+
+@dataclass(frozen=True)
+class KeyRotationReport:
+    people: int
+    people_reencrypted: int
+    credit_imports: int
+    credit_imports_reencrypted: int
+
+
+def id_keys_rotate(*, chunk_size: int = 1000) -> KeyRotationReport:
+    """Re-encrypt every stored ID number (and pending bureau file) with the first of ID_ENCRYPTION_KEYS.
+
+    Fernet needs Python for each token, so rows go in id order, one chunk at a time, each chunk one
+    `bulk_update` in its own transaction: memory stays flat, an interrupted run keeps what it finished,
+    and a re-run skips the tokens the newest key already opens.
+    """
+    people, people_changed = _reencrypt_in_chunks(Person.objects.all(), "id_number_encrypted", chunk_size)
+    imports, imports_changed = _reencrypt_in_chunks(CreditImport.objects.all(), "payload_encrypted", chunk_size)
+    logger.info(
+        "ID keys rotated: %s of %s people and %s of %s credit imports re-encrypted",
+        people_changed,
+        people,
+        imports_changed,
+        imports,
+    )
+    return KeyRotationReport(people, people_changed, imports, imports_changed)
+
+
+def _reencrypt_in_chunks(queryset: QuerySet[Any], field: str, chunk_size: int) -> tuple[int, int]:
+    seen = changed = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            # Locked, so an edit of the same rows meanwhile waits instead of being overwritten.
+            chunk = list(
+                queryset.select_for_update().filter(pk__gt=last_id).order_by("pk").only("pk", field)[:chunk_size]
+            )
+            if not chunk:
+                return seen, changed
+            stale = []
+            for row in chunk:
+                token = reencrypt_with_newest_key(getattr(row, field))
+                if token is not None:
+                    setattr(row, field, token)
+                    stale.append(row)
+            if stale:
+                queryset.model.objects.bulk_update(stale, [field])
+        seen += len(chunk)
+        changed += len(stale)
+        last_id = chunk[-1].pk
+
+
 __all__ = [
+    "account_notifications_set",
     "credit_file_parse",
     "credit_import_apply",
     "credit_import_preview",
     "household_remove_for_non_payment",
+    "id_keys_rotate",
     "membership_change_status",
     "membership_end_for_waiting_period_illness",
     "membership_enrol",
@@ -684,4 +859,5 @@ __all__ = [
     "partner_create",
     "partner_key_create",
     "partner_keys_revoke",
+    "person_reveal_id_number",
 ]
