@@ -26,6 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -43,6 +44,7 @@ from members.models import (
     CreditImport,
     CreditRecord,
     HealthQuestion,
+    IdNumberReveal,
     Membership,
     MembershipStatus,
     Partner,
@@ -59,6 +61,7 @@ from members.services import (
     membership_change_status,
     partner_key_create,
     partner_keys_revoke,
+    person_reveal_id_number,
 )
 
 CREDIT_FILE_MAX_BYTES = 5 * 1024 * 1024
@@ -112,7 +115,11 @@ class NoRevertHistoryAdmin(SimpleHistoryAdmin):
 class UserAdmin(DjangoUserAdmin[User]):
     list_display = ["username", "phone", "email", "is_staff", "is_active"]
     search_fields = ["username", "phone", "email"]
-    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("Member login"), {"fields": ["phone"]}))
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (_("Member login"), {"fields": ["phone"]}),
+        (_("Second factor"), {"fields": ["require_2fa"]}),
+    )
 
 
 # --- plans ---------------------------------------------------------------------------------------
@@ -216,6 +223,17 @@ def _inline_changes(formsets: Sequence[BaseInlineFormSet[Any, Plan, Any]]) -> st
 # --- people --------------------------------------------------------------------------------------
 
 
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_(
+            "Why you need the full number (for example the claim or the request it is for). Kept with your name."
+        ),
+    )
+
+
 @admin.register(Person)
 class PersonAdmin(NoRevertHistoryAdmin, admin.ModelAdmin[Person]):
     list_display = ["name", "id_number_masked", "birth_date", "sex", "phone"]
@@ -223,8 +241,58 @@ class PersonAdmin(NoRevertHistoryAdmin, admin.ModelAdmin[Person]):
     search_fields = ["name"]
     search_help_text = _("Name, or the last digits of the ID number.")
     fields = ["name", "id_number_masked", "birth_date", "sex", "phone", "created_at"]
-    readonly_fields = ["id_number_masked", "birth_date", "sex", "phone", "created_at"]
+    readonly_fields = ["id_number_masked", "reveal_link", "birth_date", "sex", "phone", "created_at"]
     ordering = ["-id"]
+
+    def get_fields(self, request: HttpRequest, obj: Person | None = None) -> list[Any]:
+        fields: list[Any] = list(super().get_fields(request, obj))
+        # Only those who may reveal see the way to it; the view checks the permission again.
+        if obj is not None and request.user.has_perm("members.reveal_id_number"):
+            fields.insert(fields.index("id_number_masked") + 1, "reveal_link")
+        return fields
+
+    @admin.display(description=_("full ID number"))
+    def reveal_link(self, obj: Person) -> SafeString:
+        url = reverse("admin:members_person_reveal", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Reveal, giving a reason…"))
+
+    def get_urls(self) -> list[URLPattern]:
+        reveal = path(
+            "<path:object_id>/reveal/",
+            self.admin_site.admin_view(self.reveal_view),
+            name="members_person_reveal",
+        )
+        urls: list[URLPattern] = super().get_urls()
+        return [reveal, *urls]
+
+    def reveal_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A reason first; then the number, on this one page, which no cache keeps."""
+        # The permission before the lookup: a 404 for a missing id would tell staff without it which ids exist.
+        if not request.user.has_perm("members.reveal_id_number"):
+            raise PermissionDenied
+        person = self.get_object(request, object_id)
+        if person is None:
+            raise Http404
+        form = RevealForm(request.POST if request.method == "POST" else None)
+        number = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                number = person_reveal_id_number(
+                    person=person, by=_staff_user(request), reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                form.add_error("reason", str(exc.message))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Reveal the ID number of %(person)s") % {"person": person.name},
+            "opts": self.model._meta,
+            "original": person,
+            "form": form,
+            "number": number,
+        }
+        response = TemplateResponse(request, "admin/members/person/reveal.html", context)
+        add_never_cache_headers(response)
+        return response
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people come into the plan only through enrolment
@@ -237,6 +305,28 @@ class PersonAdmin(NoRevertHistoryAdmin, admin.ModelAdmin[Person]):
     ) -> tuple[QuerySet[Person], bool]:
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return _search_id_tail(queryset, found, search_term, "id_number_masked"), may_have_duplicates
+
+
+@admin.register(IdNumberReveal)
+class IdNumberRevealAdmin(admin.ModelAdmin[IdNumberReveal]):
+    """Every reveal of a full ID number, to read: nobody adds, changes or deletes one here."""
+
+    list_display = ["revealed_at", "revealed_by", "person", "reason"]
+    list_filter = ["revealed_at", "revealed_by"]
+    list_select_related = ["revealed_by", "person"]
+    search_fields = ["person__name", "revealed_by__username", "reason"]
+    fields = ["revealed_at", "revealed_by", "person", "reason"]
+    readonly_fields = ["revealed_at", "revealed_by", "person", "reason"]
+    date_hierarchy = "revealed_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IdNumberReveal | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: IdNumberReveal | None = None) -> bool:
+        return False
 
 
 # --- members -------------------------------------------------------------------------------------
@@ -445,6 +535,9 @@ class MembershipAdmin(NoRevertHistoryAdmin, admin.ModelAdmin[Membership]):
         return [status, *urls]
 
     def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        # The permission before the lookup: a 404 for a missing id would tell staff without it which ids exist.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         membership = self.get_object(request, object_id)
         if membership is None:
             raise Http404

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -80,6 +80,20 @@ def encrypt_id_number(number: str) -> str:
 
 def decrypt_id_number(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
+
+
+def reencrypt_with_newest_key(token: str) -> str | None:
+    """The token encrypted with the first key, or None when it already is (so a re-run changes nothing).
+
+    Any configured key may decrypt it; a token no key opens raises InvalidToken, as it should: a rotation
+    must never silently skip a row it could not read.
+    """
+    newest = Fernet(settings.ID_ENCRYPTION_KEYS[0])
+    try:
+        newest.decrypt(token.encode())
+    except InvalidToken:
+        return _fernet().rotate(token.encode()).decode()
+    return None
 
 
 def hash_id_number(number: str) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
@@ -18,6 +19,18 @@ class User(AbstractUser):
     """A login: members sign up with their mobile number (also their username); staff are admins."""
 
     phone = models.CharField(_("mobile number"), max_length=20, unique=True, null=True, blank=True)
+    require_2fa = models.BooleanField(
+        _("requires a second factor"),
+        default=False,
+        help_text=_(
+            "Admin asks this staff account for a code from an authenticator app, even when the site does not "
+            "require it of every staff account."
+        ),
+    )
+    # E-mail notifications (the inherited `email` is the address; members sign up with a phone number,
+    # so it is optional): charges published, claim and membership status changes.
+    email_notifications = models.BooleanField(_("send me e-mail notifications"), default=True)
+    email_language = models.CharField(_("language of e-mails"), max_length=10, blank=True, default="")
 
 
 class Plan(models.Model):
@@ -149,6 +162,48 @@ class Person(models.Model):
         return decrypt_id_number(self.id_number_encrypted)
 
 
+class WriteOnceQuerySet(models.QuerySet["IdNumberReveal"]):
+    """Bulk changes are refused like single ones: a record of access that can be edited proves nothing."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("ID number reveals are written once and never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("ID number reveals are written once and never deleted")
+
+
+class IdNumberReveal(models.Model):
+    """One showing of a person's full ID number in admin: who saw it, when, and why. Written once.
+
+    The database refuses changes too (a trigger, see the migration), so not even a script can rewrite it.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="id_number_reveals")
+    revealed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("revealed by"))
+    revealed_at = models.DateTimeField(_("revealed at"), auto_now_add=True)
+    reason = models.TextField(_("reason"))
+
+    objects = WriteOnceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ID number reveal")
+        verbose_name_plural = _("ID number reveals")
+        ordering = ["-revealed_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [("reveal_id_number", _("Can reveal a person's full ID number, giving a reason"))]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.revealed_by} · {self.revealed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("ID number reveals are written once and never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("ID number reveals are written once and never deleted")
+
+
 class Relationship(models.TextChoices):
     SELF = "self", _("self")
     SPOUSE = "spouse", _("spouse")
@@ -251,6 +306,13 @@ class Membership(models.Model):
             models.Index(fields=["status", "waiting_period_ends"], name="membership_status_waiting"),
             models.Index(fields=["joined_on"], name="membership_joined_on"),
             models.Index(fields=["external_ref"], name="membership_external_ref"),
+            # The daily refunds job looks for memberships ended by an illness in their waiting period: a
+            # few rows among 100 million, found through this small index instead of a scan.
+            models.Index(
+                fields=["ended_on"],
+                condition=Q(status_reason="waiting_period_illness"),
+                name="membership_wp_illness_ended",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -348,6 +410,22 @@ class IdempotencyKey(models.Model):
         verbose_name = _("idempotency key")
         verbose_name_plural = _("idempotency keys")
         constraints = [models.UniqueConstraint(fields=["partner", "key"], name="idempotency_key_unique_per_partner")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class NotificationMark(models.Model):
+    """A batch of notifications already sent (“charge-published:period-12:payers-0”), so a task run twice,
+    or again after a worker died, does not send the same batch twice."""
+
+    key = models.CharField(max_length=100, unique=True)
+    sent = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification batch")
+        verbose_name_plural = _("notification batches")
 
     def __str__(self) -> str:
         return self.key

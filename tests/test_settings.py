@@ -128,6 +128,9 @@ REFUSED = [
     pytest.param({"ID_HASH_KEY": "short"}, "ID_HASH_KEY must be at least 16 characters", id="ID_HASH_KEY-short"),
     pytest.param({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL 'LOUD' is not a logging level", id="LOG_LEVEL-unknown"),
     pytest.param({"SECURE_COOKIES": "sometimes"}, "SECURE_COOKIES='sometimes' is not a boolean", id="SECURE_COOKIES"),
+    pytest.param(
+        {"API_THROTTLE_RATE": "1200/fortnight"}, "API_THROTTLE_RATE='1200/fortnight' is not a rate", id="API_THROTTLE"
+    ),
 ]
 
 NEW_KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
