@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Development defaults; the environment (or a .env file) overrides them.
 export DEBUG ?= true
 
-.PHONY: run test lint bench install migrate seed messages clean
+.PHONY: run test lint bench load install migrate seed messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,19 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-# The settlement benchmark (settlement against PostgreSQL's own one-row-per-sharer insert, same run).
+# The settlement benchmark (settlement against PostgreSQL's own one-row-per-sharer insert, same run), then the
+# API benchmark (bulk enrolment, member reads under gunicorn); e.g. BENCH_ARGS="--quick" or "--api-only".
 bench: install
 	@if [ -d benchmarks ]; then \
-		$(BIN)/python -m benchmarks; \
+		$(BIN)/python -m benchmarks $(BENCH_ARGS); \
 	else \
 		echo "No benchmarks yet: the settlement benchmark arrives with the settlement."; \
 	fi
+
+# The load scenario: members browsing and partners enrolling and reading, against gunicorn and PostgreSQL,
+# for 5 minutes; e.g. LOAD_ARGS="--duration 60s" for a shorter run (`python -m benchmarks.load --help`).
+load: install
+	$(BIN)/python -m benchmarks.load $(LOAD_ARGS)
 
 # Compiles the translations (needs gettext's msgfmt); does nothing while there are none.
 messages: install

@@ -6,6 +6,10 @@ BENCH_SIZES and BENCH_CLAIMS, comma-separated) run every size with every claim c
 
 Each case gets a fresh database (BENCH_DATABASE_URL; its name must contain "bench", as it is dropped),
 migrated and seeded, and a fresh worker on its own Redis database (BENCH_REDIS_URL, emptied before and after).
+
+Then the API benchmark (api.py), on the same database made anew: bulk enrolment throughput and member reads
+under load, against gunicorn with locust as the load generator. `--api-only` runs it alone, `--skip-api`
+leaves it out.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+
+from . import api
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mutualaid_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -39,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--chunk-size", type=int, default=None, help="member ids per chunk (default: the setting)")
     parser.add_argument("--keep", action="store_true", help="leave the last case's database in place")
+    api.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -199,7 +206,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(parse_args(argv))
+    args = parse_args(argv)
+    code = 0 if args.api_only else run(args)
+    # The API figures after the settlement's, in the same process and on the same benchmark database.
+    if not args.skip_api:
+        code = max(code, api.run(args))
+    return code
 
 
 if __name__ == "__main__":

@@ -1,26 +1,53 @@
-"""The settlement benchmark's pieces on a tiny period: seeding, the bare insert, a real worker's settlement.
+"""The benchmarks' pieces on tiny data: the settlement's seeding, bare insert and real worker; the API
+benchmark's and the load scenario's server, load generator, people and figures.
 
-No timing is asserted: this proves that `make bench` can run (its SQL seeds members the split accepts, its
-worker settles the period through Celery and Redis, its check adds up), not how fast.
+No timing is asserted: this proves that `make bench` and `make load` can run (the settlement's SQL seeds
+members the split accepts and its worker settles the period; gunicorn serves, locust's users enrol, log in
+and read without an error; the figures add up on fixed numbers), not how fast.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from celery import Celery
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.db.models import Count, Q
+from django.utils import timezone
+from stdnum.cn import ric
 
 from benchmarks import __main__ as cli
+from benchmarks import api, load, people
 from benchmarks import settlement as bench
-from benchmarks.worker import process_tree, production_env, sample_tree, sender_for, start_worker
+from benchmarks.server import (
+    LOCUSTFILE,
+    SERVER_ENV,
+    MemoryLog,
+    MemoryPoint,
+    Server,
+    Swarm,
+    gunicorn_command,
+    locust_command,
+    run_locust,
+    start_gunicorn,
+)
+from benchmarks.timings import Timings, errors_text, percentile, request_table, summaries
+from benchmarks.worker import BASE_DIR, process_tree, production_env, sample_tree, sender_for, start_worker
 from claims.models import Claim, ClaimStatus
-from members.models import Membership, Person
+from members.identity import parse_resident_id
+from members.models import Membership, Person, Plan, User
+from members.services import membership_enrol, partner_create
 from settlement.models import PeriodStatus
 from tests.test_smoke_stack import database_url_for_the_test_database
 
@@ -124,3 +151,254 @@ def test_the_memory_of_this_process_is_read() -> None:
 
     sample = sample_tree(os.getpid())
     assert sample.rss_kb > 0 and sample.processes >= 1
+
+
+# --- the API benchmark and the load scenario (api.py, load.py, locustfile.py) ------------------------------------
+
+
+def test_the_locustfile_loads_and_offers_the_benchmarks_users() -> None:
+    # In a process of its own: importing locust patches the standard library for gevent.
+    listed = subprocess.run(
+        [sys.executable, "-m", "locust", "--locustfile", str(LOCUSTFILE), "--list"],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(BASE_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    users = set(listed.stdout.split())
+    assert {"BulkEnroller", "MemberReader", "MemberBrowser", "PartnerClient"} <= users
+    assert "PartnerUser" not in users  # the abstract base
+
+
+def test_percentiles_are_nearest_rank_on_fixed_numbers() -> None:
+    hundred = [float(n) for n in range(100, 0, -1)]  # 100 … 1, unsorted on purpose
+    assert percentile(hundred, 50) == 50.0
+    assert percentile(hundred, 99) == 99.0
+    assert percentile(hundred, 100) == 100.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0  # the smallest value with at least half at or below it
+    assert math.isnan(percentile([], 50))
+    with pytest.raises(ValueError, match="p must be"):
+        percentile([1.0], 0)
+
+
+def fixed_timings() -> Timings:
+    timings = Timings()
+    for i in range(100):  # one read every 0.1 s from t=1000, taking 1 … 100 ms
+        timings.record("GET /api/v1/members/{id}/", start=1000.0 + i / 10, ms=float(i + 1))
+    timings.record("GET /api/v1/members/{id}/", start=1010.0, ms=500.0, error="HTTPError: 500 Server Error")
+    timings.record("POST /login/", start=1000.5, ms=250.0)
+    timings.count("enrolled", 3)
+    return timings
+
+
+def test_the_figures_and_the_table_are_computed_from_the_raw_timings(tmp_path: Path) -> None:
+    path = tmp_path / "timings.json"
+    fixed_timings().save(path)
+    timings = Timings.load(path)
+    assert timings.counters == {"enrolled": 3}
+    assert timings.window() == (1000.0, 1010.5)
+    assert timings.window(["POST /login/"]) == (1000.5, 1000.75)
+
+    read, login, total = summaries(timings, seconds=10.0)
+    assert (read.name, read.requests, read.failures) == ("GET /api/v1/members/{id}/", 101, 1)
+    assert (read.p50_ms, read.p99_ms, read.max_ms) == (51.0, 100.0, 500.0)
+    assert read.per_second == 10.1
+    assert (login.requests, login.p50_ms) == (1, 250.0)
+    assert (total.name, total.requests, total.failures) == ("all", 102, 1)
+    assert total.error_rate == pytest.approx(1 / 102)
+
+    table = request_table([read, login, total])
+    assert "GET /api/v1/members/{id}/" in table and "10.1" in table and "100.0" in table and "500.0" in table
+    assert errors_text(timings) == ["     1 × GET /api/v1/members/{id}/: HTTPError: 500 Server Error"]
+
+
+def test_the_api_benchmark_reports_members_per_second_and_the_read_latencies_against_the_targets() -> None:
+    timings = Timings()
+    for i in range(4):  # four bulk requests of 1,000, each 2 s, two at a time: 4,000 people in 4 s
+        timings.record(api.BULK, start=100.0 + 2 * (i // 2), ms=2000.0)
+    timings.count("enrolled", 4000)
+    bulk = api.bulk_figures(timings, stored=4000)
+    assert (bulk.seconds, bulk.members_per_second, bulk.requests.requests) == (4.0, 1000.0, 4)
+
+    read = fixed_timings()
+    result = api.ApiResult(
+        plan=api.plan_from(cli.parse_args(["--api-only"])),
+        bulk=bulk,
+        read=api.read_figures(read),
+        memory=MemoryPoint(at_seconds=1.0, workers=4, rss_kb=400 * 1024, pss_kb=300 * 1024, worker_pids=(1, 2, 3, 4)),
+        errors=[],
+    )
+    assert result.plan.bulk_batches == 20 and result.plan.read_users == 32 and result.plan.read_seconds == 30.0
+    text = api.table(result)
+    assert "1,000 members/s" in text and "GET /api/v1/members/{id}/" in text
+    assert api.verdicts(result) == [
+        "bulk enrolment 1,000 members/s (target ≥ 2,000): MISSED",
+        "member read p99 100.0 ms (target < 100): MISSED",
+    ]
+    with pytest.raises(RuntimeError, match="sent no GET /api/v1/members/"):
+        api.read_figures(Timings())
+
+
+def test_the_benchmark_flags_choose_what_runs() -> None:
+    assert cli.parse_args(["--api-only"]).api_only
+    assert cli.parse_args(["--skip-api"]).skip_api
+    quick = api.plan_from(cli.parse_args(["--quick"]))
+    assert (quick.bulk_batches, quick.read_seconds, quick.background, quick.bulk_users) == (4, 10.0, 10_000, 4)
+    chosen = api.plan_from(cli.parse_args(["--bulk-batches", "2", "--api-duration", "5", "--web-workers", "2"]))
+    assert (chosen.bulk_batches, chosen.read_seconds, chosen.workers, chosen.bulk_users) == (2, 5.0, 2, 2)
+
+
+def test_the_load_scenario_judges_errors_and_memory_on_fixed_numbers() -> None:
+    assert [load.duration(text) for text in ("300", "20s", "5m", "1h", "0.5")] == [300, 20, 300, 3600, 0.5]
+    with pytest.raises(argparse.ArgumentTypeError):
+        load.duration("soon")
+    assert load.parse_args([]).duration == 300.0
+
+    def point(at: float, rss_mb: int, pids: tuple[int, ...] = (1, 2, 3, 4)) -> MemoryPoint:
+        return MemoryPoint(
+            at_seconds=at, workers=len(pids), rss_kb=rss_mb * 1024, pss_kb=rss_mb * 512, worker_pids=pids
+        )
+
+    flat = [point(0, 300), point(60, 400), point(120, 404), point(180, 410)]
+    growing = [point(0, 300), point(60, 400), point(120, 450), point(180, 500)]
+    assert load.memory_growth(flat) == pytest.approx((0.025, 0.025))
+    assert load.memory_growth(flat[:2]) is None
+    timings = fixed_timings()
+    ok = load.figures(timings, users=5, memory=flat, survived=True)
+    assert ok.total.failures == 1
+    assert load.verdicts(ok) == [
+        "error rate 0.980% (1 of 102; target 0): MISSED",
+        "workers' memory from the first sample after the start to the end: RSS +2.5%, PSS +2.5% "
+        "(target: no growth, ≤ 10%): met",
+        "workers restarted during the run: none",
+    ]
+    bad = load.figures(timings, users=5, memory=[*growing, point(240, 500, (1, 2, 3, 9))], survived=True)
+    assert load.verdicts(bad)[1].endswith("MISSED")
+    assert load.verdicts(bad)[2] == "workers restarted during the run: YES"
+    assert "180" in load.memory_table(flat)
+
+
+def test_the_server_and_the_load_generator_are_started_as_production_and_locust_expect() -> None:
+    command = gunicorn_command(port=8123, workers=4)
+    assert command[1:4] == ["-m", "gunicorn", "mutualaid.wsgi:application"]
+    assert "127.0.0.1:8123" in command and command[command.index("--workers") + 1] == "4"
+    assert command[command.index("--worker-class") + 1] == "sync"
+    assert SERVER_ENV["API_THROTTLE_RATE"] == "1000000/minute"
+
+    swarm = Swarm(user_classes=("MemberReader",), users=32, spawn_rate=32, run_seconds=30, options={"api-key": "k"})
+    argv = locust_command(swarm, host="http://127.0.0.1:8123", timings_file=Path("t.json"))
+    assert argv[-1] == "MemberReader" and argv[argv.index("--api-key") + 1] == "k"
+    assert argv[argv.index("--run-time") + 1] == "30s" and argv[argv.index("--users") + 1] == "32"
+    assert "--headless" in argv and argv[argv.index("--timings-file") + 1] == "t.json"
+
+
+def test_generated_people_have_valid_distinct_id_numbers_of_an_age_the_plan_accepts() -> None:
+    today = date(2026, 11, 30)
+    # Consecutive numbers, and the seams where the serial, the birth day and the region turn over.
+    seams = [people.SERIALS * k + d for k in (1, people.AGE_SPAN_DAYS, 3 * people.AGE_SPAN_DAYS) for d in (-1, 0)]
+    numbers = sorted({*range(20_000), *seams, people.SPACE - 1})
+    ids = [people.id_number(n, today=today) for n in numbers]
+    assert len(set(ids)) == len(ids)
+    for number in ids[::97] + ids[-6:]:
+        assert ric.is_valid(number), number
+        parsed = parse_resident_id(number)
+        age_days = (today - parsed.birth_date).days
+        assert 366 <= age_days <= 58 * 366, number
+    with pytest.raises(ValueError, match="n must be"):
+        people.id_number(people.SPACE, today=today)
+
+    source = people.PersonSource(start=5)
+    batch = source.batch(3, today=today, questions=["Q1", "Q2"])
+    assert [body["external_ref"] for body in batch] == ["bench-5", "bench-6", "bench-7"]
+    assert batch[0]["health_declaration"] == {"Q1": False, "Q2": False}
+    assert all(len(body["phone"]) == 11 for body in batch)
+    assert 0 <= people.PersonSource.random().start < people.SPACE
+
+
+@pytest.mark.django_db
+def test_a_generated_enrolment_is_accepted_without_review(plan: Plan) -> None:
+    questions = list(plan.health_questions.values_list("code", flat=True))
+    for body in people.PersonSource(start=123_456).batch(3, today=timezone.localdate(), questions=questions):
+        membership = membership_enrol(
+            plan=plan,
+            name=body["name"],
+            id_number=body["id_number"],
+            health_answers=body["health_declaration"],
+            phone=body["phone"],
+            attested_score=body["credit_score"],
+            external_ref=body["external_ref"],
+        )
+        assert membership.status == "waiting"
+
+
+@pytest.fixture
+def served(transactional_db: None, sender: Celery) -> Iterator[tuple[Server, dict[str, str]]]:
+    """Gunicorn as the benchmarks start it, on the test database (stopped before the database is flushed)."""
+    env = production_env(database_url=database_url_for_the_test_database(), redis_url=redis_url())
+    server = start_gunicorn(env=env, workers=2)
+    yield server, env
+    server.stop()
+
+
+@pytest.mark.services
+def test_the_api_benchmark_enrols_in_bulk_through_gunicorn_and_reads_back_with_locust(
+    served: tuple[Server, dict[str, str]],
+) -> None:
+    server, env = served
+    bench.seed_plan()
+    partner, key = partner_create(name="benchmark partner")
+    bulk_swarm = Swarm(
+        user_classes=("BulkEnroller",),
+        users=2,
+        spawn_rate=2,
+        run_seconds=300,  # a limit only: the run ends when the last batch is answered
+        options={"api-key": key, "bulk-size": "10", "bulk-batches": "3"},
+    )
+    stored = Membership.objects.filter(partner=partner)
+    bulk = api.bulk_figures(run_locust(bulk_swarm, host=server.url, env=env), stored=stored.count())
+    assert (bulk.enrolled, bulk.refused, bulk.stored) == (30, 0, 30)
+    assert (bulk.requests.requests, bulk.requests.failures) == (3, 0)
+    assert set(stored.values_list("status", flat=True)) == {"waiting"}
+    assert Person.objects.filter(memberships__partner=partner).distinct().count() == 30
+
+    read_swarm = Swarm(user_classes=("MemberReader",), users=2, spawn_rate=2, run_seconds=2, options={"api-key": key})
+    read = api.read_figures(run_locust(read_swarm, host=server.url, env=env))
+    assert read.requests > 0 and read.failures == 0
+    assert server.alive()
+
+
+@pytest.mark.services
+def test_the_load_scenario_logs_members_in_and_partners_enrol_and_read_without_errors(
+    served: tuple[Server, dict[str, str]], settings: Any
+) -> None:
+    # The server checks passwords with the production hashers: the seeded hash must be one of theirs.
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    server, env = served
+    seeded = load.seed(load.parse_args(["--background", "200", "--members", "3", "--partner-members", "60"]))
+    assert User.objects.filter(username__startswith="139", memberships__isnull=False).distinct().count() == 3
+    swarm = Swarm(
+        user_classes=("MemberBrowser", "PartnerClient"),
+        users=5,
+        spawn_rate=5,
+        run_seconds=4,
+        options={
+            "api-key": seeded.api_key,
+            "member-phones": seeded.phones,
+            "member-password": seeded.password,
+            "think-min": "0.1",
+            "think-max": "0.2",
+        },
+    )
+    memory = MemoryLog(server, every=1.0)
+    memory.start()
+    timings = run_locust(swarm, host=server.url, env=env)
+    result = load.figures(timings, users=5, memory=memory.stop(), survived=server.alive())
+    assert result.total.failures == 0, errors_text(timings)
+    assert {"GET /login/", "POST /login/", "GET /api/v1/plan/"} <= set(timings.kinds)
+    assert timings.kinds["POST /login/"].times_ms and result.total.requests > 10
+    assert all(point.workers == 2 and point.rss_kb > 0 for point in result.memory)
