@@ -49,6 +49,16 @@ app.conf.update(
             "task": "settlement.tasks.money_jobs_due",
             "schedule": crontab(hour=0, minute=30),
         },
+        # Every minute: webhook deliveries whose retry is due (back-off 1 min … 12 h), and any a lost task left.
+        "webhooks-sweep": {
+            "task": "webhooks.tasks.deliveries_sweep",
+            "schedule": crontab(minute="*"),
+        },
+        # Every five minutes: jury votes whose deadline has passed are closed and decided (safe to run twice).
+        "appeals-close": {
+            "task": "jury.tasks.appeals_close_due",
+            "schedule": crontab(minute="*/5"),
+        },
     },
 )
 app.autodiscover_tasks()

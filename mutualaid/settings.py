@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -107,23 +109,37 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    # Security (issue 8): login lockout, second factor for admins, Content-Security-Policy header.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "members",
     "claims",
     "settlement",
+    "jury",
     "portal",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "mutualaid.security.middleware.AdminSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Refuses a body over its limit from its Content-Length, before the CSRF check reads the form.
+    "mutualaid.uploads.RequestSizeLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a login refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mutualaid.urls"
@@ -167,6 +183,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
+# The lockout check (django-axes) refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = ["mutualaid.security.backends.LockoutBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -196,6 +214,15 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(_text("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Uploads (mutualaid/uploads.py): each file is cut at 10 MB + 1 byte while it streams in, before the
+# usual handlers keep it in memory (small files) or a temporary file; bodies other than uploads are
+# limited to Django's default 2.5 MB, the API's JSON included.
+FILE_UPLOAD_HANDLERS = [
+    "mutualaid.uploads.DocumentSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Resident ID numbers: encrypted with the first of ID_ENCRYPTION_KEYS (Fernet keys; the others
 # still decrypt, so a key can be rotated) and looked up by an HMAC keyed with ID_HASH_KEY.
@@ -235,10 +262,48 @@ CELERY_TIMEZONE = TIME_ZONE
 # limit, so a long but healthy task is never delivered twice while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 45 * 60}
 
+# The cache holds what every worker process must agree on, the API's throttle counts first: Redis when
+# there is one (gunicorn's workers then count one partner's requests together), else this process's memory.
+CACHES: dict[str, dict[str, object]] = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "mutualaid"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Member ids per settlement chunk: one INSERT … SELECT each, about a second of PostgreSQL's work.
 SETTLEMENT_CHUNK_SIZE = _whole_number("SETTLEMENT_CHUNK_SIZE", default=50_000)
 if SETTLEMENT_CHUNK_SIZE < 1:
     raise ImproperlyConfigured("SETTLEMENT_CHUNK_SIZE must be a whole number of at least 1")
+
+# E-mail to members (notifications). EMAIL_URL: smtp+tls://user:password@host:587, smtps://…:465 or
+# consolemail://; unset, messages are written to the console (the log), as in development.
+_EMAIL_SCHEMES = frozenset({"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "dummymail"})
+EMAIL_URL: str = _text("EMAIL_URL")
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if EMAIL_URL:
+    if urlsplit(EMAIL_URL).scheme not in _EMAIL_SCHEMES:
+        # Only the scheme is echoed: the rest of the URL may hold a password.
+        raise ImproperlyConfigured(
+            "EMAIL_URL must look like smtp+tls://user:password@host:587 or smtps://…, "
+            f"not {urlsplit(EMAIL_URL).scheme!r}://…"
+        )
+    globals().update(environ.Env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL: str = _text("DEFAULT_FROM_EMAIL", "互助计划 Mutual aid <noreply@localhost>")
+EMAIL_TIMEOUT = 10
+
+# Partner webhooks may be sent to private and loopback addresses (and over http:// to this machine)
+# only when this is on: development and tests. In production a partner's URL is public https.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: bool = _strict_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+
+# Requests per partner: a number, "/" and second, minute, hour or day (DRF reads the unit's first letter).
+API_THROTTLE_RATE: str = _text("API_THROTTLE_RATE", "1200/minute")
+if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_RATE={API_THROTTLE_RATE!r} is not a rate: write requests/unit, e.g. 1200/minute "
+        "(units: second, minute, hour, day)"
+    )
 
 # The partner API (API.md): partners authenticate with an API key, see only their own members, and
 # every error has one shape (mutualaid/api/).
@@ -248,8 +313,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["mutualaid.api.auth.PartnerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["mutualaid.api.auth.IsPartner"],
     "DEFAULT_THROTTLE_CLASSES": ["mutualaid.api.auth.PartnerRateThrottle"],
-    # Per partner; counted in the default cache, so per process unless a shared cache is configured.
-    "DEFAULT_THROTTLE_RATES": {"partner": "1200/minute"},
+    # Per partner, counted in the default cache (CACHES: Redis when REDIS_URL is set, shared by the workers).
+    "DEFAULT_THROTTLE_RATES": {"partner": API_THROTTLE_RATE},
     "DEFAULT_PAGINATION_CLASS": "mutualaid.api.pagination.PagePagination",
     "EXCEPTION_HANDLER": "mutualaid.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "mutualaid.api.schema.AutoSchema",
@@ -274,6 +339,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "members.models.MembershipStatus",
         "ClaimStatusEnum": "claims.models.ClaimStatus",
+        # Claims and webhook events both have a field `kind`: named here, `check --deploy` warns of no collision.
+        "ClaimKindEnum": "claims.models.ClaimKind",
     },
 }
 
@@ -292,11 +359,67 @@ LOGGING = {
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Production sits behind a proxy that ends TLS and names the scheme in a header (X-Forwarded-Proto);
+# "none" when clients reach the app directly. Trusting the header without such a proxy would let any
+# client claim HTTPS, so it is read only when configured.
+_proxy_ssl_header = _text("SECURE_PROXY_SSL_HEADER", "none" if DEBUG else "X-Forwarded-Proto")
+if _proxy_ssl_header.lower() == "none":
+    SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = None
+elif re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", _proxy_ssl_header):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+else:
+    raise ImproperlyConfigured(
+        f"SECURE_PROXY_SSL_HEADER={_proxy_ssl_header!r} is not a header name: e.g. X-Forwarded-Proto, or none"
+    )
 if not DEBUG:
-    # Production sits behind a proxy that ends TLS and says so in X-Forwarded-Proto.
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _strict_bool("SECURE_COOKIES", default=True)
     SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", default=True)
     # Probes (container healthcheck, load balancer) call /healthz over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SECURE_HSTS_SECONDS = _whole_number("SECURE_HSTS_SECONDS", default=0)
+    # A year, subdomains included, and consent to browsers' preload lists: `check --deploy` is clean with
+    # the defaults. Browsers honour the header only over HTTPS, so plain-http trials are unaffected.
+    SECURE_HSTS_SECONDS = _whole_number("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _strict_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = _strict_bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Content-Security-Policy (django-csp): scripts only from this site, never inline, so injected markup
+# cannot run. Styles may be inline: the member pages ship their CSS in the page (one round trip on a
+# slow phone) and Django's admin writes a few <style> blocks of its own. The API docs page loads its
+# script from this site too (the split Swagger view) and draws its icons from data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Failed logins (django-axes), member and admin alike: after LOGIN_FAILURE_LIMIT failures for one
+# username from one address, that pair is refused for LOGIN_COOLOFF_MINUTES. Keyed on the pair, so
+# an attacker behind one address locks out only the accounts they guess, never everyone behind it.
+AXES_FAILURE_LIMIT = _whole_number("LOGIN_FAILURE_LIMIT", default=5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT must be a whole number of at least 1")
+LOGIN_COOLOFF_MINUTES = _whole_number("LOGIN_COOLOFF_MINUTES", default=15)
+if LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_COOLOFF_MINUTES must be a whole number of at least 1")
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "mutualaid.security.views.lockout"
+# Behind proxies the client is the address the nearest trusted proxy appended to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = _whole_number("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "mutualaid.security.network.client_ip"
+
+# A second factor (TOTP, django-otp) for staff in admin: required for every staff account when
+# ADMIN_REQUIRE_2FA is on (the production default), and for the accounts flagged one by one.
+ADMIN_REQUIRE_2FA = _strict_bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = "Mutual aid plan"
+# A device's secret is shown once, to its owner, at enrolment: admin's device pages never show it (its
+# key field, its QR code and config pages), or staff allowed to view devices could copy another's factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

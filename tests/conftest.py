@@ -7,15 +7,18 @@ they are skipped with the reason; in CI (CI set) a missing service is an error, 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core import signals
+from django.db import close_old_connections, connection
 
 from members.models import Membership, Plan, User
+from mutualaid.celery import app
+from settlement.models import Period
 
 
 def services_available() -> tuple[bool, str]:
@@ -39,6 +42,38 @@ def _require_services(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+def tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Queued tasks run in the test's own process, even when REDIS_URL is set, except in a test marked
+    `services`, which has a real worker take them from Redis.
+
+    A folder whose code queues tasks turns this on for all its tests with an autouse fixture of its own.
+    """
+    if request.node.get_closest_marker("services") is not None:
+        yield
+        return
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def keep_the_test_connection() -> Iterator[None]:
+    """For requests sent through the WSGI application itself (Schemathesis): the app closes the database
+    connection after each request, as it must in production; the test's connection holds the test's
+    transaction, so here it stays open (Django's test client does the same)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def plan(db: Any) -> Plan:
     from claims.seeding import conditions_seed_default
     from members.seeding import plan_seed_default
@@ -46,6 +81,24 @@ def plan(db: Any) -> Plan:
     plan = plan_seed_default()
     conditions_seed_default(plan=plan)
     return plan
+
+
+@pytest.fixture
+def big_caps(plan: Plan) -> Plan:
+    """The plan with its caps out of the way, so every figure is the plain split."""
+    plan.per_claim_cap_fen = 10**12
+    plan.annual_cap_fen = 10**12
+    plan.save()
+    return plan
+
+
+@pytest.fixture
+def settled(big_caps: Plan) -> Period:
+    """Seven sharers, claims of 10.00 and 2.50 yuan: total 13.50 = 7 × 1.92 + 6 fen (as the public report)."""
+    from tests.settlement.conftest import add_members, period_with_claims, settle_now
+
+    add_members(big_caps, 7)
+    return settle_now(period_with_claims(big_caps, payouts=[1_000, 250]))
 
 
 @pytest.fixture

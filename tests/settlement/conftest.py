@@ -8,7 +8,7 @@ split reads dates and statuses, not how a member came to have them. The cut-off 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from django.db.models import Sum
 
 from claims.models import Claim, ClaimStatus, Notice
 from members.models import CreditSource, Membership, MembershipStatus, Person, Plan
-from mutualaid.celery import app
 from settlement import selectors
 from settlement.models import Account, Charge, JournalLine, Period, PeriodChunk, PeriodStatus
 from settlement.services import period_settle_chunk, period_settle_finish, period_settle_start
@@ -26,17 +25,8 @@ _serial = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+def _tasks_in_process(tasks_in_process: None) -> None:
     """Tasks run in the test's own process, even when REDIS_URL is set, except with a real worker."""
-    if request.node.get_closest_marker("services") is not None:
-        yield
-        return
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = before
 
 
 def add_members(

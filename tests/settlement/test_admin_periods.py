@@ -46,15 +46,6 @@ def messages_of(response: Any) -> list[str]:
 
 
 @pytest.fixture
-def big_caps(plan: Plan) -> Plan:
-    """Caps out of the way, so every figure is the plain split."""
-    plan.per_claim_cap_fen = 10**12
-    plan.annual_cap_fen = 10**12
-    plan.save()
-    return plan
-
-
-@pytest.fixture
 def staff(admin_user: User) -> Client:
     return logged_in(admin_user)
 
@@ -65,13 +56,6 @@ def bob(db: Any) -> User:
     user = User.objects.create_user(username="bob", password="bob-pass-123", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_period"))
     return user
-
-
-@pytest.fixture
-def settled(big_caps: Plan) -> Period:
-    """Seven sharers, claims of 10.00 and 2.50 yuan: total 13.50 = 7 × 1.92 + 6 fen."""
-    add_members(big_caps, 7)
-    return settle_now(period_with_claims(big_caps, payouts=[1_000, 250]))
 
 
 def name_claimant(period: Period, name: str) -> Claim:

@@ -27,14 +27,6 @@ from tests.settlement.conftest import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def big_caps(plan: Plan) -> Plan:
-    plan.per_claim_cap_fen = 10**12
-    plan.annual_cap_fen = 10**12
-    plan.save()
-    return plan
-
-
 def test_the_total_is_the_payouts_plus_an_eight_percent_fee_split_across_the_sharers(big_caps: Plan) -> None:
     add_members(big_caps, 7)
     period = settle_now(period_with_claims(big_caps, payouts=[1_000, 250]))

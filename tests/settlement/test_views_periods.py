@@ -25,24 +25,9 @@ def report_url(period: Period) -> str:
 
 
 @pytest.fixture
-def big_caps(plan: Plan) -> Plan:
-    plan.per_claim_cap_fen = 10**12
-    plan.annual_cap_fen = 10**12
-    plan.save()
-    return plan
-
-
-@pytest.fixture
 def visitor() -> Client:
     """Anyone, not logged in, reading in English."""
     return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture
-def settled(big_caps: Plan) -> Period:
-    """Seven sharers, claims of 10.00 and 2.50 yuan: total 13.50 = 7 × 1.92 + 6 fen."""
-    add_members(big_caps, 7)
-    return settle_now(period_with_claims(big_caps, payouts=[1_000, 250]))
 
 
 def test_the_list_needs_no_login_and_links_each_period(visitor: Client, settled: Period) -> None:
