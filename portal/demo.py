@@ -24,12 +24,14 @@ from claims.services import (
     claim_start_investigation,
     notice_charge_date,
 )
+from jury.seeding import jury_seed_default
 from members.identity import hash_id_number, mask_id_number
 from members.models import CreditRecord, Membership, Plan, User
 from members.seeding import plan_seed_default
 from members.services import membership_enrol, memberships_daily
 from settlement.models import Charge, Period
 from settlement.services import (
+    member_counts_record,
     money_jobs_run,
     payment_record,
     payout_disburse,
@@ -98,12 +100,16 @@ def seed_demo(*, today: date | None = None) -> DemoResult:
         result = _seed_people_and_claims(today=today)
     # After the commit: settlement queues its work when a transaction commits.
     _seed_settled_period(plan=result.plan, today=today)
+    # The nightly member counts the public charts read, as if the nightly job had run all along.
+    for weeks_ago in range(30, -1, -1):
+        member_counts_record(on=today - timedelta(weeks=weeks_ago))
     return result
 
 
 def _seed_people_and_claims(*, today: date) -> DemoResult:
     plan = plan_seed_default()
     conditions_seed_default(plan=plan)
+    jury_seed_default(plan=plan)
     if not User.objects.filter(username=ADMIN_USERNAME).exists():
         User.objects.create_superuser(username=ADMIN_USERNAME, password=ADMIN_PASSWORD, email="admin@example.com")
     answers = {code: False for code in plan.health_questions.values_list("code", flat=True)}

@@ -103,3 +103,14 @@ def test_the_demo_settles_the_last_period_whose_charge_day_is_over(db: Any, toda
     from portal.demo import last_settled_notice_day
 
     assert last_settled_notice_day(plan=plan_seed_default(), today=today) == notice_day
+
+
+def test_the_demo_has_member_counts_for_the_charts(db: Any, settings: Any, tmp_path: Any) -> None:
+    from settlement.models import MemberCount
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+
+    days = list(MemberCount.objects.order_by("day").values_list("day", flat=True))
+    assert len(days) >= 31
+    assert days[-1] == timezone.localdate()
