@@ -50,7 +50,7 @@ def production_env(*, database_url: str, redis_url: str) -> dict[str, str]:
 
 
 def sender_for(redis_url: str) -> Celery:
-    sender = Celery("settlement-benchmark", broker=redis_url, backend=redis_url)
+    sender = Celery("settlement-benchmark", broker=redis_url, backend=redis_url, set_as_current=False)
     sender.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
     return sender
 

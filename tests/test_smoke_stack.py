@@ -189,7 +189,7 @@ def test_the_worker_command_runs_a_task_sent_through_redis(
     start_service: Callable[[str, list[str]], Service],
 ) -> None:
     worker = start_service("worker", compose_command("worker"))
-    sender = Celery("smoke", broker=smoke_redis_url(), backend=smoke_redis_url())
+    sender = Celery("smoke", broker=smoke_redis_url(), backend=smoke_redis_url(), set_as_current=False)
     sender.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
     try:
         result = sender.send_task("mutualaid.ping")

@@ -103,7 +103,7 @@ def workers() -> Iterator[list[Service]]:
 
 
 def sender(url: str) -> Celery:
-    app = Celery("settlement-faults", broker=url)
+    app = Celery("settlement-faults", broker=url, set_as_current=False)
     app.conf.update(task_serializer="json", accept_content=["json"])
     return app
 

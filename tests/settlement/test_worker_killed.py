@@ -47,7 +47,9 @@ def redis_url() -> str:
 def broker() -> Iterator[Celery]:
     """A sender on this test's Redis database, emptied before and after (a killed task stays unacked there)."""
     redis.Redis.from_url(redis_url()).flushdb()
-    sender = Celery("settlement-test", broker=redis_url())
+    # Not the current app: shared tasks queued later in this process (other tests) must keep going to the
+    # project's own broker, not to this test's Redis database.
+    sender = Celery("settlement-test", broker=redis_url(), set_as_current=False)
     sender.conf.update(task_serializer="json", accept_content=["json"])
     yield sender
     sender.close()
