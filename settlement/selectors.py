@@ -10,7 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.cache import cache
 from django.db.models import (
     BigIntegerField,
-    Case,
     Count,
     Exists,
     F,
@@ -21,9 +20,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    When,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
@@ -127,10 +126,17 @@ def payer_arrears(*, payer: Membership) -> int:
     return max(0, -payer_balance(payer=payer))
 
 
-def _payer_total(model: type[Charge] | type[Payment] | type[Payout] | type[Refund], field: str) -> Coalesce:
-    """Σ `field` of the rows billed or credited to the outer membership as payer, 0 when there are none."""
-    rows = model.objects.filter(payer_id=OuterRef("pk")).order_by().values("payer_id").annotate(total=Sum(field))
-    return Coalesce(Subquery(rows.values("total")), 0, output_field=BigIntegerField())
+def _balance_sql() -> str:
+    """payer_balance in SQL, for the outer membership row: Σ credits − Σ charges, null for a dependant."""
+    membership = Membership._meta.db_table
+
+    def total(model: type[Charge] | type[Payment] | type[Payout] | type[Refund], field: str) -> str:
+        table = model._meta.db_table
+        # Table and column names from the models, no input: nothing to inject.
+        return f"COALESCE((SELECT SUM(t.{field}) FROM {table} t WHERE t.payer_id = {membership}.id), 0)"  # noqa: S608
+
+    credits = " + ".join(total(model, field) for model, field in _CREDITS)
+    return f"CASE WHEN {membership}.payer_id IS NULL THEN {credits} - {total(Charge, 'amount_fen')} END"
 
 
 def memberships_with_balance(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
@@ -138,13 +144,10 @@ def memberships_with_balance(memberships: QuerySet[Membership]) -> QuerySet[Memb
 
     One correlated sum per table, each an index look-up on its payer column, so a page of members is
     still read in one query however long it is. A dependant's charges are billed to their payer, so
-    only a payer has a balance.
+    only a payer has a balance. Written as SQL: built from ORM expressions, the four sums took longer to
+    compile on every request (about 4 ms) than the database took to answer them.
     """
-    credits = [_payer_total(model, field) for model, field in _CREDITS]
-    balance = credits[0] + credits[1] + credits[2] - _payer_total(Charge, "amount_fen")
-    return memberships.annotate(
-        balance_fen=Case(When(payer__isnull=True, then=balance), default=None, output_field=BigIntegerField())
-    )
+    return memberships.annotate(balance_fen=RawSQL(_balance_sql(), (), output_field=BigIntegerField()))  # noqa: S611
 
 
 def charges_for_member(*, member: Membership) -> QuerySet[Charge]:
