@@ -134,10 +134,15 @@ def short_date(day: date) -> str:
 
 
 def _value_axis(
-    top_value: float, plot_height: float, tick_text: Callable[[float], str]
+    top_value: float, plot_height: float, tick_text: Callable[[float], str], *, whole: bool = False
 ) -> tuple[float, list[Line], list[Text]]:
-    """(the axis' top value, its grid lines, its labels): about four round steps from zero."""
+    """(the axis' top value, its grid lines, its labels): about four round steps from zero.
+
+    `whole`: the values are counts (members, claims), so a step is never less than one (no “1.5 claims”).
+    """
     step = nice_step(top_value / 4 if top_value > 0 else 1)
+    if whole:
+        step = max(step, 1.0)
     top = step * max(1, math.ceil(top_value / step - 1e-9))
     grid, texts = [], []
     steps = round(top / step)
@@ -184,10 +189,11 @@ def bar_chart(
     values: Sequence[float],
     value_text: Callable[[float], str],
     tick_text: Callable[[float], str],
+    whole: bool = False,
 ) -> Chart:
     """One vertical bar per label: periods, age bands."""
     plot_height = HEIGHT - TOP - BOTTOM
-    top, grid, texts = _value_axis(max(values, default=0), plot_height, tick_text)
+    top, grid, texts = _value_axis(max(values, default=0), plot_height, tick_text, whole=whole)
     slot = (WIDTH - LEFT - RIGHT) / max(len(values), 1)
     rects, centres = [], []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
@@ -215,10 +221,12 @@ def line_chart(
     series: Sequence[Series],
     value_text: Callable[[float], str],
     tick_text: Callable[[float], str],
+    whole: bool = False,
 ) -> Chart:
     """One line per series over the same labels (days): members by status over time."""
     plot_height = HEIGHT - TOP - BOTTOM
-    top, grid, texts = _value_axis(max((max(s.values, default=0) for s in series), default=0), plot_height, tick_text)
+    top_value = max((max(s.values, default=0) for s in series), default=0)
+    top, grid, texts = _value_axis(top_value, plot_height, tick_text, whole=whole)
     count = len(labels)
     span = WIDTH - LEFT - RIGHT - 8
     centres = [LEFT + 4 + (span * i / (count - 1) if count > 1 else span / 2) for i in range(count)]
@@ -285,6 +293,7 @@ def _per_period(
     title: str,
     value_text: Callable[[float], str],
     tick_text: Callable[[float], str],
+    whole: bool = False,
 ) -> Chart:
     """A bar per period, labelled with its notice date."""
     return bar_chart(
@@ -295,6 +304,7 @@ def _per_period(
         values=values,
         value_text=value_text,
         tick_text=tick_text,
+        whole=whole,
     )
 
 
@@ -314,6 +324,7 @@ def members_chart(points: Sequence[MemberCountPoint], *, language: str | None, k
         series=series,
         value_text=_count,
         tick_text=lambda v: compact(v, language),
+        whole=True,
     )
 
 
@@ -325,6 +336,7 @@ def claims_chart(periods: Sequence[PeriodPoint], *, language: str | None) -> Cha
         title=_("Claims shared per period"),
         value_text=_count,
         tick_text=lambda v: compact(v, language),
+        whole=True,
     )
 
 
