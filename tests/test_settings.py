@@ -285,3 +285,26 @@ def test_every_variable_the_settings_read_is_documented_in_env_example() -> None
     documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (BASE_DIR / ".env.example").read_text(), re.MULTILINE))
     assert {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "ID_ENCRYPTION_KEYS"} <= read
     assert read <= documented, f"not in .env.example: {sorted(read - documented)}"
+
+
+def test_makemigrations_runs_on_a_machine_with_no_environment(tmp_path: Path) -> None:
+    """A fresh clone has no .env: comparing models and migrations needs no secret, so it does not stop for one."""
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "ENV_FILE": "",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    }
+    result = run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], env)
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_other_commands_still_stop_for_the_production_keys(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "ENV_FILE": "",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    }
+    result = run([sys.executable, "manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
