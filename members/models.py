@@ -268,6 +268,8 @@ class Membership(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        # Indexed with the id below (membership_partner_id), not alone.
+        db_index=False,
         related_name="memberships",
         help_text=_("The partner that enrolled this member through the API; empty for sign-ups on the site."),
     )
@@ -306,6 +308,10 @@ class Membership(models.Model):
             models.Index(fields=["status", "waiting_period_ends"], name="membership_status_waiting"),
             models.Index(fields=["joined_on"], name="membership_joined_on"),
             models.Index(fields=["external_ref"], name="membership_external_ref"),
+            # A partner's members by id: the API's look-up of one member (partner and id in the index, so
+            # the plan never walks the partner's millions of members to find one, whatever the statistics
+            # say) and its pages of members in id order.
+            models.Index(fields=["partner", "id"], name="membership_partner_id"),
             # The daily refunds job looks for memberships ended by an illness in their waiting period: a
             # few rows among 100 million, found through this small index instead of a scan.
             models.Index(
