@@ -7,3 +7,6 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members")
+
+    def ready(self) -> None:
+        from members import receivers  # noqa: F401  (connects the cache's receivers)

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from datetime import date
+from typing import NamedTuple
 
+from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from members.dates import age_in_years
-from members.models import COVERED_STATUSES, LIVE_STATUSES, Membership, Partner, Plan, User
+from members.models import (
+    COVERED_STATUSES,
+    LIVE_STATUSES,
+    Membership,
+    Partner,
+    PartnerAPIKey,
+    PayoutTier,
+    Plan,
+    User,
+)
+
+# How long a partner's key may stay in the shared cache. Every change through the models or the services
+# drops it at once (members.receivers); the time limit only bounds what nothing can drop: a request that
+# read the key just before a revocation committed and writes its older copy just after the drop.
+KEY_CACHE_SECONDS = 60
 
 
 def plan_get_default() -> Plan:
@@ -20,12 +38,57 @@ def plan_get_default() -> Plan:
     return plan
 
 
-def payout_for_age(*, plan: Plan, age: int) -> int | None:
-    """The payout in fen for an age at diagnosis, or None outside the plan's tiers."""
-    for tier in plan.payout_tiers.all():
+class Tier(NamedTuple):
+    from_age: int
+    to_age: int
+    amount_fen: int
+
+
+def _amount_for_age(tiers: Iterable[Tier], age: int) -> int | None:
+    for tier in tiers:
         if tier.from_age <= age <= tier.to_age:
             return tier.amount_fen
     return None
+
+
+def payout_for_age(*, plan: Plan, age: int) -> int | None:
+    """The payout in fen for an age at diagnosis, or None outside the plan's tiers.
+
+    Read from the database, in the caller's transaction: this is the figure an approval fixes.
+    """
+    return _amount_for_age((Tier(tier.from_age, tier.to_age, tier.amount_fen) for tier in plan.payout_tiers.all()), age)
+
+
+# Each process keeps a plan's tiers for this many seconds. A change through the models drops them at once
+# in the process that made it (members.receivers); the others show the new coverage within this time.
+TIERS_SECONDS = 10.0
+_tiers: dict[int, tuple[float, tuple[Tier, ...]]] = {}
+_clock = time.monotonic
+
+
+def plan_payout_tiers(*, plan_id: int) -> tuple[Tier, ...]:
+    """The plan's payout tiers for showing coverage, kept in the process for TIERS_SECONDS.
+
+    Every member object of the API and every household page shows a coverage: a query (or a cache round
+    trip) for the same two tiers on each of those reads would cost more than the rest of the member.
+    Approvals never read this: payout_for_age reads the database in the approval's transaction.
+    """
+    now = _clock()
+    held = _tiers.get(plan_id)
+    if held is not None and held[0] > now:
+        return held[1]
+    rows = PayoutTier.objects.filter(plan_id=plan_id).values_list("from_age", "to_age", "amount_fen")
+    tiers = tuple(Tier(*row) for row in rows)
+    _tiers[plan_id] = (now + TIERS_SECONDS, tiers)
+    return tiers
+
+
+def plan_payout_tiers_forget(*, plan_id: int | None = None) -> None:
+    """Drop this process's copy of a plan's tiers (of every plan when None)."""
+    if plan_id is None:
+        _tiers.clear()
+    else:
+        _tiers.pop(plan_id, None)
 
 
 def membership_coverage_fen(*, membership: Membership, on: date | None = None) -> int | None:
@@ -36,7 +99,29 @@ def membership_coverage_fen(*, membership: Membership, on: date | None = None) -
     if membership.status not in COVERED_STATUSES:
         return None
     on = on or timezone.localdate()
-    return payout_for_age(plan=membership.plan, age=age_in_years(membership.person.birth_date, on))
+    return _amount_for_age(
+        plan_payout_tiers(plan_id=membership.plan_id), age_in_years(membership.person.birth_date, on)
+    )
+
+
+def partner_key_cache_key(prefix: str) -> str:
+    return f"members:partner-api-key:{prefix}"
+
+
+def partner_key_usable(*, prefix: str) -> PartnerAPIKey | None:
+    """The unrevoked key of this prefix with its partner, from the cache when it is there.
+
+    Every API request needs it. A revocation (the services, the admin) drops the cached key at once;
+    see KEY_CACHE_SECONDS for the one race it bounds. Keys that do not exist are not cached: anyone can
+    send any prefix, and that must not fill the cache.
+    """
+    key = partner_key_cache_key(prefix)
+    api_key: PartnerAPIKey | None = cache.get(key)
+    if api_key is None:
+        api_key = PartnerAPIKey.objects.get_usable_keys().select_related("partner").filter(prefix=prefix).first()
+        if api_key is not None:
+            cache.set(key, api_key, KEY_CACHE_SECONDS)
+    return api_key
 
 
 def household_payer_for_account(*, account: User) -> Membership | None:
@@ -54,7 +139,6 @@ def household_for_account(*, account: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(Q(account=account) | Q(payer__account=account))
         .select_related("person", "plan", "payer__person")
-        .prefetch_related("plan__payout_tiers")
         .order_by(F("payer_id").asc(nulls_first=True), "id")
     )
 
@@ -82,12 +166,13 @@ def memberships_for_partner(
         memberships = memberships.filter(external_ref=external_ref)
     if payer is not None:
         memberships = memberships.filter(payer_id=payer)
-    return memberships.select_related("person", "plan").prefetch_related("plan__payout_tiers").order_by("id")
+    # The coverage shown needs the plan's id only (its tiers come from plan_payout_tiers).
+    return memberships.select_related("person").order_by("id")
 
 
 def membership_for_partner(*, partner: Partner, membership_id: int) -> Membership:
     """Another partner's member, or no member at all: the same 404."""
     try:
-        return memberships_for_partner(partner=partner).get(pk=membership_id)
+        return memberships_for_partner(partner=partner).select_related("plan").get(pk=membership_id)
     except Membership.DoesNotExist as exc:
         raise Http404 from exc

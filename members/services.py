@@ -59,6 +59,7 @@ from members.models import (
     Relationship,
     User,
 )
+from members.receivers import forget_partner_keys
 from members.signals import membership_status_changed_send
 
 logger = logging.getLogger(__name__)
@@ -643,8 +644,15 @@ def partner_key_create(*, partner: Partner) -> str:
 
 
 def partner_keys_revoke(*, partner: Partner) -> int:
-    """Revoke every key of a partner at once (revocation cannot be undone)."""
-    return PartnerAPIKey.objects.filter(partner=partner, revoked=False).update(revoked=True)
+    """Revoke every key of a partner at once (revocation cannot be undone); refused from the next request."""
+    with transaction.atomic():
+        keys = dict(
+            PartnerAPIKey.objects.select_for_update().filter(partner=partner, revoked=False).values_list("pk", "prefix")
+        )
+        revoked = PartnerAPIKey.objects.filter(pk__in=keys).update(revoked=True)
+        # A queryset's update sends no signal: the cached keys are dropped here.
+        forget_partner_keys(keys.values())
+    return revoked
 
 
 # --- credit records --------------------------------------------------------------------------

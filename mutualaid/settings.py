@@ -262,11 +262,13 @@ CELERY_TIMEZONE = TIME_ZONE
 # limit, so a long but healthy task is never delivered twice while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 45 * 60}
 
-# The cache holds what every worker process must agree on, the API's throttle counts first: Redis when
-# there is one (gunicorn's workers then count one partner's requests together), else this process's memory.
+# The cache holds what every worker process must agree on, the API's throttle counts and the partners'
+# verified keys: Redis when there is one (gunicorn's workers then count one partner's requests together
+# and drop a revoked key together), else this process's memory. mutualaid.cache is Django's Redis backend
+# keeping one client per connection pool.
 CACHES: dict[str, dict[str, object]] = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "mutualaid"}
+        {"BACKEND": "mutualaid.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "mutualaid"}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -7,6 +7,7 @@ they are skipped with the reason; in CI (CI set) a missing service is an error, 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -17,6 +18,7 @@ from django.core import signals
 from django.db import close_old_connections, connection
 
 from members.models import Membership, Plan, User
+from members.selectors import plan_payout_tiers_forget
 from mutualaid.celery import app
 from settlement.models import Period
 
@@ -39,6 +41,21 @@ def _require_services(request: pytest.FixtureRequest) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run this test against the real services: {why}")
     pytest.skip(why)
+
+
+@pytest.fixture(autouse=True)
+def _a_cache_of_its_own(settings: Any) -> Iterator[None]:
+    """Each test reads and writes a cache of its own: a key prefix of its own, so no throttle count, API
+    key or anything else cached is left from another test (ids start again in each test database, and
+    SQLite reuses the ids of rows rolled back), and nothing is flushed from a shared Redis db, which also
+    holds the Celery broker's queues. Keys left behind expire on their own. The payout tiers each process
+    keeps in memory are dropped too."""
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for alias, config in settings.CACHES.items()
+    }
+    plan_payout_tiers_forget()
+    yield
+    plan_payout_tiers_forget()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -14,6 +15,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from members.models import Partner, PartnerAPIKey
+from members.selectors import partner_key_usable
+from mutualaid.cache import RedisCache
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -30,11 +33,7 @@ class PartnerKeyAuthentication(BaseAuthentication):
             return None
         key = key.strip()
         prefix = key.partition(".")[0]
-        api_key = (
-            PartnerAPIKey.objects.get_usable_keys().select_related("partner").filter(prefix=prefix).first()
-            if prefix
-            else None
-        )
+        api_key = partner_key_usable(prefix=prefix) if prefix else None
         if api_key is None or api_key.has_expired or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed(_("This API key is not valid, has expired or has been revoked."))
         # The partner is the request's auth, not its user: request.user stays anonymous so that nothing
@@ -90,7 +89,11 @@ class PartnerRateThrottle(SimpleRateThrottle):
         return self._count(f"{key}:{window}", timeout=duration + 1) <= limit
 
     def _count(self, key: str, *, timeout: int) -> int:
-        """This request's number in the window: SET NX creates the count, INCR adds to it."""
+        """This request's number in the window: on Redis in one round trip (RedisCache.count_in_window);
+        other caches (the in-process one of development and tests) take the cache API's add and incr."""
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            return backend.count_in_window(key, timeout=timeout)
         if self.cache.add(key, 1, timeout=timeout):
             return 1
         try:

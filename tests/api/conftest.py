@@ -5,7 +5,6 @@ Acme's members are acme's alone: every isolation test asks globex for them and e
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -78,16 +77,6 @@ def enrolled(acme: Caller, body: Callable[..., dict[str, Any]]) -> dict[str, Any
     assert response.status_code == 201, response.json()
     member: dict[str, Any] = response.json()
     return member
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counts(settings: Any) -> None:
-    """Each test counts in a cache of its own: a key prefix of its own, so no count is left from another
-    test (partner ids start again in each test database) and nothing is flushed from a shared Redis db,
-    which also holds the Celery broker's queues. Keys left behind expire with their window."""
-    settings.CACHES = {
-        alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for alias, config in settings.CACHES.items()
-    }
 
 
 @pytest.fixture(autouse=True)

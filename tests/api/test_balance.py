@@ -87,6 +87,8 @@ def test_the_number_of_queries_is_the_same_for_2_and_10_members(acme: Caller, pl
     for _ in range(5):
         partner_household(plan, acme.partner, dependants=1)
     settle_period(plan)
+    # The first read also fills the caches (the key, the payout tiers): both reads below find them there.
+    acme.get("/api/v1/members/", {"page_size": 1})
     with CaptureQueriesContext(connection) as small:
         assert len(acme.get("/api/v1/members/", {"page_size": 2}).json()["results"]) == 2
     with CaptureQueriesContext(connection) as large:

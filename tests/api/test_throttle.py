@@ -61,7 +61,7 @@ def test_the_count_is_kept_in_the_cache(acme: Caller, three_a_minute: None) -> N
 def test_the_cache_is_redis_when_redis_is_configured() -> None:
     backend = django_settings.CACHES["default"]["BACKEND"]
     if django_settings.REDIS_URL:
-        assert backend == "django.core.cache.backends.redis.RedisCache"
+        assert backend == "mutualaid.cache.RedisCache"
         assert django_settings.CACHES["default"]["LOCATION"] == django_settings.REDIS_URL
     else:
         assert backend == "django.core.cache.backends.locmem.LocMemCache"
@@ -81,3 +81,17 @@ def test_the_count_lives_in_redis_where_every_worker_reads_it(acme: Caller, thre
     assert raw.get(cache.make_key(count_key(acme))) == b"2"
     other_worker.incr(count_key(acme))
     assert acme.get("/api/v1/plan/").status_code == 429
+
+
+@pytest.mark.services
+def test_the_window_count_expires_with_its_window_in_redis(acme: Caller, three_a_minute: None) -> None:
+    """The count is opened with its expiry in the same round trip as it is counted (SET NX EX, INCR)."""
+    raw = redis.Redis.from_url(django_settings.REDIS_URL)
+    stored = cache.make_key(count_key(acme))
+    acme.get("/api/v1/plan/")
+    assert raw.get(stored) == b"1"
+    assert 0 < raw.ttl(stored) <= 61
+    raw.expire(stored, 5)
+    acme.get("/api/v1/plan/")
+    assert raw.get(stored) == b"2"
+    assert raw.ttl(stored) <= 5  # counting again does not push the window's end back
