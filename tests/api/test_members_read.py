@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.serializers import Serializer
 
 from members import selectors as member_selectors
+from members.apis import MemberDetailApi, MemberSerializer
 from members.models import CreditSource, Membership, MembershipStatus, Person, Plan
 from members.selectors import TIERS_SECONDS, memberships_for_partner, plan_payout_tiers_forget
+from settlement.selectors import memberships_with_balance
 from tests.api.conftest import Caller, error_code
 
 Body = Callable[..., dict[str, Any]]
@@ -167,6 +170,28 @@ def test_it_exits_a_member(acme: Caller, enrolled: dict[str, Any]) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "exited"
     assert response.json()["coverage"] is None
+
+
+def test_the_member_object_written_out_is_what_drf_makes_of_the_declared_fields(
+    acme: Caller, body: Body, enrolled: dict[str, Any]
+) -> None:
+    """MemberSerializer writes its fields out by hand for speed: for a payer, a dependant, a member
+    covered and one not, with a balance and without, it must give exactly DRF's own walk over them."""
+    child = acme.post(
+        "/api/v1/members/", body(2, birth_date=date(2015, 1, 1), payer=enrolled["id"], relationship="child")
+    )
+    exited = acme.post("/api/v1/members/", body(3, external_ref="")).json()
+    acme.post(f"/api/v1/members/{exited['id']}/exit/")
+    Membership.objects.filter(pk=enrolled["id"]).update(status=MembershipStatus.ACTIVE)
+    view = MemberDetailApi(annotate=memberships_with_balance)
+    ids = [enrolled["id"], child.json()["id"], exited["id"]]
+    members = list(view.members(memberships_for_partner(partner=acme.partner)).filter(pk__in=ids))
+    members += list(memberships_for_partner(partner=acme.partner).filter(pk__in=ids))  # no balance annotated
+    assert len(members) == 6
+    for member in members:
+        serializer = MemberSerializer()
+        assert serializer.to_representation(member) == Serializer.to_representation(serializer, member)
+    assert {m["status"] for m in (MemberSerializer(m).data for m in members)} == {"active", "waiting", "exited"}
 
 
 def test_a_payer_with_dependants_cannot_exit(acme: Caller, body: Body, enrolled: dict[str, Any]) -> None:
