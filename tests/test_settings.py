@@ -127,6 +127,9 @@ REFUSED = [
     pytest.param({"ID_HASH_KEY": None}, "ID_HASH_KEY is required when DEBUG is off", id="ID_HASH_KEY-missing"),
     pytest.param({"ID_HASH_KEY": "short"}, "ID_HASH_KEY must be at least 16 characters", id="ID_HASH_KEY-short"),
     pytest.param({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL 'LOUD' is not a logging level", id="LOG_LEVEL-unknown"),
+    pytest.param(
+        {"CONN_HEALTH_CHECKS": "maybe"}, "CONN_HEALTH_CHECKS='maybe' is not a boolean", id="CONN_HEALTH_CHECKS"
+    ),
     pytest.param({"SECURE_COOKIES": "sometimes"}, "SECURE_COOKIES='sometimes' is not a boolean", id="SECURE_COOKIES"),
     pytest.param(
         {"API_THROTTLE_RATE": "1200/fortnight"}, "API_THROTTLE_RATE='1200/fortnight' is not a rate", id="API_THROTTLE"
@@ -157,6 +160,7 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
         python(SETUP + REPORT),
         production_env(ID_ENCRYPTION_KEYS=f"{NEW_KEY}, {OLD_KEY}", ALLOWED_HOSTS=" aid.example.com, 127.0.0.1,"),
     ),
+    "production:health checks": (python(SETUP + REPORT), production_env(CONN_HEALTH_CHECKS="true")),
     "production:check --deploy": (
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
         production_env(),
@@ -220,11 +224,13 @@ def test_it_turns_on_https_protections_in_production_by_default(
     assert settings["SECURE_REDIRECT_EXEMPT"] == ["^healthz$"]
 
 
-def test_it_checks_reused_database_connections_before_using_them(
+def test_it_reuses_database_connections_without_a_check_unless_asked(
     outcomes: dict[str, subprocess.CompletedProcess[str]],
 ) -> None:
     settings = report(outcomes["production"])
-    assert (settings["CONN_MAX_AGE"], settings["CONN_HEALTH_CHECKS"]) == (60, True)
+    assert (settings["CONN_MAX_AGE"], settings["CONN_HEALTH_CHECKS"]) == (60, False)
+    checked = report(outcomes["production:health checks"])
+    assert (checked["CONN_MAX_AGE"], checked["CONN_HEALTH_CHECKS"]) == (60, True)
 
 
 def test_it_encrypts_with_the_first_of_several_keys_so_keys_can_be_rotated(

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import is_valid_path
 from django.utils.translation import gettext as _
@@ -97,6 +97,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         logger.warning("API integrity conflict: %s", exc)
         message = _("This conflicts with data changed at the same time; fetch the current state and try again.")
         return Response(error_body("conflict", message), status=409)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is not there for this request: restarted or failed over (the worker's reused
+        # connection is dead; Django closes it at the end of this request and the next one reconnects),
+        # or a statement cancelled. Nothing was done (the request's transaction is gone with it), so the
+        # partner may send the same request again; a POST's Idempotency-Key is not spent on this answer.
+        set_rollback()
+        logger.error("API request without its database: %s", exc)
+        message = _("The service is unavailable for a moment; send the same request again shortly.")
+        return Response(error_body("unavailable", message), status=503, headers={"Retry-After": "1"})
     if isinstance(exc, DataError):
         set_rollback()
         logger.warning("API value refused by the database: %s", exc)

@@ -78,14 +78,18 @@ _ERROR_MEANINGS = {
     415: "`unsupported_media_type`: a document that is not a PDF, JPEG or PNG.",
     422: "Not possible under the plan's rules (`error.code` says which).",
     429: "`throttled`: too many requests; retry after the seconds in `Retry-After`.",
+    503: (
+        "`unavailable`: the database was not there for this request (a restart or a failover); nothing was done, "
+        "send the same request again after the seconds in `Retry-After`."
+    ),
 }
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """The documented error answers of an endpoint; 401 and 429 apply to all of them."""
+    """The documented error answers of an endpoint; 401, 429 and 503 apply to all of them."""
     return {
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[status])
-        for status in sorted({401, 429, *statuses})
+        for status in sorted({401, 429, 503, *statuses})
     }
 
 
