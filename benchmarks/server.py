@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -44,6 +45,12 @@ SERVER_ENV = {
     "SECURE_COOKIES": "false",
     "API_THROTTLE_RATE": "1000000/minute",
 }
+
+
+def children_cpu_seconds() -> float:
+    """CPU time (user + system) of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:

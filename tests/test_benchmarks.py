@@ -9,6 +9,7 @@ and read without an error; the figures add up on fixed numbers), not how fast.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import subprocess
@@ -28,7 +29,7 @@ from django.utils import timezone
 from stdnum.cn import ric
 
 from benchmarks import __main__ as cli
-from benchmarks import api, load, people
+from benchmarks import api, load, people, wrk
 from benchmarks import settlement as bench
 from benchmarks.server import (
     LOCUSTFILE,
@@ -42,7 +43,7 @@ from benchmarks.server import (
     run_locust,
     start_gunicorn,
 )
-from benchmarks.timings import Timings, errors_text, percentile, request_table, summaries
+from benchmarks.timings import Summary, Timings, errors_text, percentile, request_table, summaries
 from benchmarks.worker import BASE_DIR, process_tree, production_env, sample_tree, sender_for, start_worker
 from claims.models import Claim, ClaimStatus
 from members.identity import parse_resident_id
@@ -232,16 +233,55 @@ def test_the_api_benchmark_reports_members_per_second_and_the_read_latencies_aga
         read=api.read_figures(read),
         memory=MemoryPoint(at_seconds=1.0, workers=4, rss_kb=400 * 1024, pss_kb=300 * 1024, worker_pids=(1, 2, 3, 4)),
         errors=[],
+        read_cpu_seconds=0.5,
     )
     assert result.plan.bulk_batches == 20 and result.plan.read_users == 32 and result.plan.read_seconds == 30.0
+    assert result.plan.warmup_seconds == 15.0
     text = api.table(result)
-    assert "1,000 members/s" in text and "GET /api/v1/members/{id}/" in text
+    assert "1,000 members/s" in text and "GET /api/v1/members/{id}/" in text and "(wrk)" not in text
     assert api.verdicts(result) == [
         "bulk enrolment 1,000 members/s (target ≥ 2,000): MISSED",
-        "member read p99 100.0 ms (target < 100): MISSED",
+        "member read p99 100.0 ms with locust (target < 100; the generator used 0.05 of the 2 cores): MISSED",
+        "member read with wrk: not run (wrk is not installed; on Debian: apt-get install wrk)",
     ]
+    fast = Summary(name=api.READ_WRK, requests=900, failures=0, seconds=2.0, p50_ms=40.0, p99_ms=80.0, max_ms=90.0)
+    both = dataclasses.replace(result, read_wrk=wrk.WrkRun(summary=fast, errors={}, cpu_seconds=0.1))
+    assert "GET /api/v1/members/{id}/ (wrk)" in api.table(both) and "450 req/s" in api.table(both)
+    assert api.verdicts(both)[2] == (
+        "member read p99 80.0 ms with wrk (target < 100; the generator used 0.05 of the 2 cores): met"
+    )
     with pytest.raises(RuntimeError, match="sent no GET /api/v1/members/"):
         api.read_figures(Timings())
+
+
+def test_the_wrk_script_reads_random_members_with_the_key_and_reports_one_json_line() -> None:
+    script = wrk.script_text(ids=[7, 8, 9], key="AbC123.xyz")
+    assert "ids = {7,8,9}" in script and '"Api-Key AbC123.xyz"' in script and "math.random(#ids)" in script
+    with pytest.raises(ValueError, match="letters, digits"):
+        wrk.script_text(ids=[1], key='x" .. os.exit() .. "')
+    with pytest.raises(ValueError, match="at least one"):
+        wrk.script_text(ids=[], key="k")
+    argv = wrk.wrk_command(host="http://127.0.0.1:8123", users=32, seconds=30, script=Path("r.lua"))
+    assert argv == [
+        "wrk",
+        "--threads=2",
+        "--connections=32",
+        "--duration=30s",
+        "--timeout=30s",
+        "--script=r.lua",
+        "http://127.0.0.1:8123",
+    ]
+    output = (
+        "Running 30s test\n"
+        'WRK-JSON {"requests": 15000, "duration_us": 30000000, "p50_us": 60500, "p99_us": 91250, '
+        '"max_us": 120000, "connect": 0, "read": 0, "write": 0, "status": 3, "timeout": 1}\n'
+    )
+    summary, errors = wrk.parse(output, name="reads")
+    assert (summary.requests, summary.seconds, summary.per_second) == (15000, 30.0, 500.0)
+    assert (summary.p50_ms, summary.p99_ms, summary.max_ms, summary.failures) == (60.5, 91.25, 120.0, 4)
+    assert errors == {"status": 3, "timeout": 1}
+    with pytest.raises(RuntimeError, match="no result line"):
+        wrk.parse("Running 30s test", name="reads")
 
 
 def test_the_benchmark_flags_choose_what_runs() -> None:
@@ -346,7 +386,7 @@ def served(transactional_db: None, sender: Celery) -> Iterator[tuple[Server, dic
 
 
 @pytest.mark.services
-def test_the_api_benchmark_enrols_in_bulk_through_gunicorn_and_reads_back_with_locust(
+def test_the_api_benchmark_enrols_in_bulk_through_gunicorn_and_reads_back_with_locust_and_wrk(
     served: tuple[Server, dict[str, str]],
 ) -> None:
     server, env = served
@@ -369,6 +409,13 @@ def test_the_api_benchmark_enrols_in_bulk_through_gunicorn_and_reads_back_with_l
     read_swarm = Swarm(user_classes=("MemberReader",), users=2, spawn_rate=2, run_seconds=2, options={"api-key": key})
     read = api.read_figures(run_locust(read_swarm, host=server.url, env=env))
     assert read.requests > 0 and read.failures == 0
+
+    assert wrk.available(), "the benchmark's second load generator is missing: apt-get install wrk"
+    ids = list(stored.values_list("pk", flat=True))
+    with_wrk = wrk.run_wrk(host=server.url, ids=ids, key=key, users=2, seconds=2, name=api.READ_WRK)
+    assert with_wrk.summary.requests > 0 and with_wrk.summary.failures == 0 and with_wrk.errors == {}
+    assert 0 < with_wrk.summary.p50_ms <= with_wrk.summary.p99_ms <= with_wrk.summary.max_ms
+    assert with_wrk.cpu_seconds > 0
     assert server.alive()
 
 
