@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import wrk
-from .server import MemoryPoint, Swarm, children_cpu_seconds, run_locust, start_gunicorn, warm_up
+from .server import MemoryPoint, Swarm, children_cpu_seconds, machine_speed_ms, run_locust, start_gunicorn, warm_up
 from .timings import Summary, Timings, errors_text, summarise
 
 BULK = "POST /api/v1/members/bulk/"
@@ -112,6 +112,8 @@ class ApiResult:
     # CPU seconds each load generator took during the reads; wrk's run is None where wrk is not installed.
     read_cpu_seconds: float = 0.0
     read_wrk: wrk.WrkRun | None = None
+    # server.machine_speed_ms just before and just after the reads (lower is faster).
+    machine_ms: tuple[float, float] | None = None
 
     def reads(self) -> list[tuple[str, Summary, float]]:
         """Each read run: the generator, its figures and the cores it used on average."""
@@ -268,6 +270,12 @@ def run(args: argparse.Namespace) -> int:
         "latencies from the load generator's clock (locust: every request; wrk: its histogram); "
         f"workers' memory at the end: RSS {result.memory.rss_mb:.0f} MB, PSS {result.memory.pss_mb:.0f} MB."
     )
+    if result.machine_ms is not None:
+        before, after = result.machine_ms
+        print(
+            f"machine speed: a fixed piece of Python took {before:.0f} ms of CPU before the reads and {after:.0f} ms "
+            "after (lower is faster; compare runs by it)"
+        )
     for line in verdicts(result):
         print(line)
     for line in result.errors:
@@ -319,6 +327,7 @@ def _measure(plan: ApiPlan, *, env: dict[str, str], key: str, members: Callable[
                 seconds=plan.warmup_seconds,
                 name="warm-up",
             )
+        speed_before = machine_speed_ms()
         say(f"   {plan.read_users} readers for {plan.read_seconds:.0f} s (locust) …")
         before = children_cpu_seconds()
         read_timings = run_locust(
@@ -353,11 +362,19 @@ def _measure(plan: ApiPlan, *, env: dict[str, str], key: str, members: Callable[
             s = read_wrk.summary
             say(f"   {s.requests:,} reads: {s.per_second:,.0f} req/s, p50 {s.p50_ms:.1f} ms, p99 {s.p99_ms:.1f} ms")
             errors += [f"{count:>6,} × {READ_WRK}: {kind} errors" for kind, count in read_wrk.errors.items()]
+        speed_after = machine_speed_ms()
         memory = server.memory()
         if not server.alive():
             raise RuntimeError(server.failure("exited during the benchmark"))
     finally:
         server.stop()
     return ApiResult(
-        plan=plan, bulk=bulk, read=read, memory=memory, errors=errors, read_cpu_seconds=read_cpu, read_wrk=read_wrk
+        plan=plan,
+        bulk=bulk,
+        read=read,
+        memory=memory,
+        errors=errors,
+        read_cpu_seconds=read_cpu,
+        read_wrk=read_wrk,
+        machine_ms=(speed_before, speed_after),
     )

@@ -40,6 +40,7 @@ from benchmarks.server import (
     Swarm,
     gunicorn_command,
     locust_command,
+    machine_speed_ms,
     run_locust,
     start_gunicorn,
 )
@@ -145,6 +146,11 @@ def test_the_table_prints_every_figure() -> None:
         "N=1,000,000: settle/bare 1.50 (target ≤ 1.5): met",
         "worker peak RSS 200.0 MB (target < 250): met",
     ]
+
+
+def test_the_machine_speed_is_the_cpu_time_of_a_fixed_piece_of_work() -> None:
+    one, three = machine_speed_ms(rounds=1), machine_speed_ms(rounds=3)
+    assert 1 < one < 60_000 and 1 < three < 60_000
 
 
 def test_the_memory_of_this_process_is_read() -> None:
