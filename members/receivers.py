@@ -17,15 +17,27 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from members.models import Partner, PartnerAPIKey, PayoutTier, Plan
-from members.selectors import partner_key_cache_key, plan_payout_tiers_forget
+from members.selectors import (
+    KEY_CHANGED_MARK_SECONDS,
+    partner_key_cache_key,
+    partner_key_changed_mark,
+    plan_payout_tiers_forget,
+)
 
 
 def forget_partner_keys(prefixes: Iterable[str]) -> None:
-    keys = [partner_key_cache_key(prefix) for prefix in prefixes]
-    if not keys:
+    """Drop the keys' cached copies and mark them changed: a copy written late by a request that read
+    the key before this change committed is never used while the mark lives (longer than any copy)."""
+    prefixes = list(prefixes)
+    if not prefixes:
         return
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+
+    def drop() -> None:
+        cache.set_many({partner_key_changed_mark(prefix): 1 for prefix in prefixes}, KEY_CHANGED_MARK_SECONDS)
+        cache.delete_many([partner_key_cache_key(prefix) for prefix in prefixes])
+
+    drop()
+    transaction.on_commit(drop)
 
 
 def forget_payout_tiers(plan_id: int) -> None:
@@ -46,6 +58,8 @@ def _plan_changed(sender: type[Plan], instance: Plan, **kwargs: Any) -> None:
 
 @receiver([post_save, post_delete], sender=PartnerAPIKey, dispatch_uid="members.partner_key_changed")
 def _partner_key_changed(sender: type[PartnerAPIKey], instance: PartnerAPIKey, **kwargs: Any) -> None:
+    if kwargs.get("created"):
+        return  # nothing can hold a copy of a key that did not exist
     forget_partner_keys([instance.prefix])
 
 

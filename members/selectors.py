@@ -25,9 +25,11 @@ from members.models import (
 )
 
 # How long a partner's key may stay in the shared cache. Every change through the models or the services
-# drops it at once (members.receivers); the time limit only bounds what nothing can drop: a request that
-# read the key just before a revocation committed and writes its older copy just after the drop.
+# drops it at once and leaves a "changed" mark for longer than a copy can live (members.receivers): a
+# request that read the key just before a revocation committed and writes its older copy just after the
+# drop finds the mark beside its copy, so the copy is never used.
 KEY_CACHE_SECONDS = 60
+KEY_CHANGED_MARK_SECONDS = KEY_CACHE_SECONDS + 30
 
 
 def plan_get_default() -> Plan:
@@ -108,20 +110,27 @@ def partner_key_cache_key(prefix: str) -> str:
     return f"members:partner-api-key:{prefix}"
 
 
+def partner_key_changed_mark(prefix: str) -> str:
+    return f"members:partner-api-key-changed:{prefix}"
+
+
 def partner_key_usable(*, prefix: str) -> PartnerAPIKey | None:
     """The unrevoked key of this prefix with its partner, from the cache when it is there.
 
-    Every API request needs it. A revocation (the services, the admin) drops the cached key at once;
-    see KEY_CACHE_SECONDS for the one race it bounds. Keys that do not exist are not cached: anyone can
-    send any prefix, and that must not fill the cache.
+    Every API request needs it: one round trip reads the cached copy and the key's "changed" mark
+    together. While the mark lives (a revocation, a deletion, any change of the key or its partner in
+    the last KEY_CHANGED_MARK_SECONDS) no copy is used or made: the database answers. Keys that do not
+    exist are not cached: anyone can send any prefix, and that must not fill the cache.
     """
-    key = partner_key_cache_key(prefix)
-    api_key: PartnerAPIKey | None = cache.get(key)
-    if api_key is None:
-        api_key = PartnerAPIKey.objects.get_usable_keys().select_related("partner").filter(prefix=prefix).first()
-        if api_key is not None:
-            cache.set(key, api_key, KEY_CACHE_SECONDS)
-    return api_key
+    key, changed = partner_key_cache_key(prefix), partner_key_changed_mark(prefix)
+    found = cache.get_many([key, changed])
+    if changed not in found and (api_key := found.get(key)) is not None:
+        cached: PartnerAPIKey = api_key
+        return cached
+    from_db = PartnerAPIKey.objects.get_usable_keys().select_related("partner").filter(prefix=prefix).first()
+    if from_db is not None and changed not in found:
+        cache.set(key, from_db, KEY_CACHE_SECONDS)
+    return from_db
 
 
 def household_payer_for_account(*, account: User) -> Membership | None:

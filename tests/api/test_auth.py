@@ -17,8 +17,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from members.models import Partner, PartnerAPIKey, Plan
-from members.selectors import KEY_CACHE_SECONDS, partner_key_cache_key
-from members.services import partner_keys_revoke
+from members.selectors import (
+    KEY_CACHE_SECONDS,
+    KEY_CHANGED_MARK_SECONDS,
+    partner_key_cache_key,
+    partner_key_changed_mark,
+)
+from members.services import partner_key_create, partner_keys_revoke
 from tests.api.conftest import Caller, error_code
 
 
@@ -155,3 +160,27 @@ def test_a_revocation_drops_the_key_from_redis_where_every_worker_reads_it(acme:
     assert 0 < raw.ttl(stored) <= KEY_CACHE_SECONDS
     partner_keys_revoke(partner=acme.partner)
     assert not raw.exists(stored)
+    assert 0 < raw.ttl(cache.make_key(partner_key_changed_mark(prefix))) <= KEY_CHANGED_MARK_SECONDS
+
+
+def test_a_copy_written_after_the_revocation_by_a_request_that_read_before_it_is_never_used(acme: Caller) -> None:
+    """The race a time limit alone would leave open: a request reads the key, the revocation commits and
+    drops the cache, then the request writes its older copy. The revocation's mark outlives any copy."""
+    assert acme.get("/api/v1/plan/").status_code == 200
+    prefix = PartnerAPIKey.objects.get(partner=acme.partner).prefix
+    read_before = cache.get(partner_key_cache_key(prefix))
+    assert read_before is not None and not read_before.revoked
+    partner_keys_revoke(partner=acme.partner)
+    cache.set(partner_key_cache_key(prefix), read_before, KEY_CACHE_SECONDS)  # the late write
+    assert acme.get("/api/v1/plan/").status_code == 401
+    assert acme.get("/api/v1/plan/").status_code == 401
+
+
+def test_a_new_key_is_cached_from_its_first_use(acme: Caller) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner_key_create(partner=acme.partner)}")
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/api/v1/plan/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/api/v1/plan/").status_code == 200
+    assert (key_queries(first), key_queries(second)) == (1, 0)
