@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
-from claims.models import Claim, ClaimStatus, Notice
+from claims.models import Claim, ClaimStatus, ClaimTransition, Notice
 from claims.selectors import PublicCase, public_case_of
 from claims.services import notice_charge_date
 from members.models import LIVE_STATUSES, Membership, Partner, PayoutTier, Plan
@@ -872,7 +872,7 @@ WAITING_CLAIM_STATUSES = (
 class ClaimsWaiting:
     status: str
     count: int
-    oldest_days: int  # days since the oldest of them was filed
+    oldest_days: int  # days the longest-waiting of them has been in this status
     median_days: float
 
     @property
@@ -881,25 +881,35 @@ class ClaimsWaiting:
 
 
 def claims_waiting(*, on: date) -> list[ClaimsWaiting]:
-    """Per status, the claims waiting and how long since they were filed (oldest, median): two queries.
+    """Per status, the claims waiting and how long they have been in it (oldest, median): two queries.
 
-    The median comes from the database too: a window numbers each status's claims by filing time and only
-    the middle one or two rows come back, however many claims are waiting.
+    A claim entered its status at its latest timeline row to that status (a claim with no timeline, as
+    some made by tests and imports, counts from its filing). The median comes from the database too: a
+    window numbers each status's claims by that time and only the middle one or two rows come back,
+    however many claims are waiting.
     """
-    waiting = Claim.objects.filter(status__in=WAITING_CLAIM_STATUSES).order_by()
+    entered = Coalesce(
+        Subquery(
+            ClaimTransition.objects.filter(claim=OuterRef("pk"), to_status=OuterRef("status"))
+            .order_by("-at", "-pk")
+            .values("at")[:1]
+        ),
+        F("filed_at"),
+    )
+    waiting = Claim.objects.filter(status__in=WAITING_CLAIM_STATUSES).annotate(entered=entered).order_by()
     counts = {
         row["status"]: row
-        for row in waiting.values("status").annotate(count=Count("pk"), oldest=Min("filed_at")).order_by("status")
+        for row in waiting.values("status").annotate(count=Count("pk"), oldest=Min("entered")).order_by("status")
     }
     numbered = waiting.annotate(
-        row=Window(RowNumber(), partition_by=[F("status")], order_by=[F("filed_at").asc(), F("pk").asc()]),
+        row=Window(RowNumber(), partition_by=[F("status")], order_by=[F("entered").asc(), F("pk").asc()]),
         of=Window(Count("pk"), partition_by=[F("status")]),
     )
     # The middle row of an odd count, the two middle rows of an even one: (n + 1) / 2 ≤ row ≤ n / 2 + 1.
-    middle = numbered.filter(row__gte=(F("of") + 1) / 2, row__lte=F("of") / 2 + 1).values_list("status", "filed_at")
+    middle = numbered.filter(row__gte=(F("of") + 1) / 2, row__lte=F("of") / 2 + 1).values_list("status", "entered")
     middles: dict[str, list[int]] = {}
-    for status, filed_at in middle:
-        middles.setdefault(status, []).append(_days_since(filed_at, on))
+    for status, entered_at in middle:
+        middles.setdefault(status, []).append(_days_since(entered_at, on))
     return [
         ClaimsWaiting(
             status=status,

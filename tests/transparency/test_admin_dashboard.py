@@ -8,11 +8,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from claims.models import ClaimStatus
+from claims.models import ClaimStatus, ClaimTransition
 from members.models import Plan, User
 from settlement.ledger import credit, debit, journal_post
 from settlement.models import Account, EntryKind, JournalEntry, JournalLine, Period
@@ -150,6 +151,23 @@ def test_claims_waiting_are_counted_per_status_with_their_oldest_and_median_age(
         7,
         4.5,
     )
+
+
+def test_a_claims_age_counts_from_when_it_entered_its_status_not_from_filing(plan: Plan) -> None:
+    """Filed three weeks ago, investigated for two days: it has waited 2 days for its investigator."""
+    today = date(2025, 6, 20)
+    filed = days_before(today, 21)
+    (claim,) = add_claims(plan, payouts=[None], status=ClaimStatus.INVESTIGATING, filed_at=[filed])
+    (other,) = add_claims(plan, payouts=[None], status=ClaimStatus.INVESTIGATING, filed_at=[filed])
+    for moved, entered in ((claim, days_before(today, 2)), (other, days_before(today, 6))):
+        with time_machine.travel(filed, tick=False):
+            ClaimTransition.objects.create(claim=moved, to_status=ClaimStatus.SUBMITTED, action="file")
+        with time_machine.travel(entered, tick=False):
+            ClaimTransition.objects.create(
+                claim=moved, from_status=ClaimStatus.SUBMITTED, to_status=ClaimStatus.INVESTIGATING, action="start"
+            )
+    (row,) = claims_waiting(on=today)
+    assert (row.status, row.count, row.oldest_days, row.median_days) == ("investigating", 2, 6, 4)
 
 
 def test_the_page_shows_the_claims_waiting(staff_client: Client, plan: Plan) -> None:
