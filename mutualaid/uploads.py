@@ -74,6 +74,11 @@ def _declared_length(request: HttpRequest) -> int | None:
     return length if length >= 0 else None
 
 
+def _chunked_without_length(request: HttpRequest) -> bool:
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked and not request.META.get("CONTENT_LENGTH")
+
+
 class RequestSizeLimitMiddleware:
     """Refuse a body larger than its limit from its Content-Length alone, before anything reads it.
 
@@ -85,12 +90,28 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _chunked_without_length(request):
+            return self._length_required(request)
         length = _declared_length(request)
         multipart = request.content_type == "multipart/form-data"
         limit = MAX_UPLOAD_REQUEST_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if length is None or limit is None or length <= limit:
             return self.get_response(request)
         return self._refuse(request, multipart=multipart)
+
+    def _length_required(self, request: HttpRequest) -> HttpResponse:
+        """411: under WSGI Django reads a body only up to its Content-Length, so a chunked body would
+        arrive empty (a claim's documents missing, an enrolment without its fields) instead of refused."""
+        message = _("Send the request with a Content-Length header: a body sent in chunks is not accepted.")
+        response: HttpResponse
+        if request.path_info.startswith(API_PREFIX):
+            response = JsonResponse(
+                error_body("length_required", message), status=411, json_dumps_params={"ensure_ascii": False}
+            )
+        else:
+            response = HttpResponse(message, status=411, content_type="text/plain; charset=utf-8")
+        response["Connection"] = "close"
+        return response
 
     def _refuse(self, request: HttpRequest, *, multipart: bool) -> HttpResponse:
         message = _request_too_large(multipart=multipart)

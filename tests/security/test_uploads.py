@@ -523,3 +523,42 @@ def test_a_committed_document_keeps_its_file_and_a_rolled_back_one_does_not(
         raise RuntimeError
     assert stored_files(settings) == [Path(kept.file.path)]
     assert list(ClaimDocument.objects.values_list("name", flat=True)) == ["kept.pdf"]
+
+
+# --- a body without Content-Length (chunked) is refused, not read as empty ------------------------------------
+
+
+def test_the_api_refuses_a_chunked_upload_with_411_instead_of_reading_it_as_empty(
+    partner_claim: tuple[APIClient, Claim],
+) -> None:
+    api, claim = partner_claim
+    response = send(
+        api,
+        "POST",
+        documents_url(claim),
+        b"x",
+        UnreadableBody(),
+        content_type=MULTIPART_CONTENT,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    assert response.status_code == 411
+    error = response.json()["error"]
+    assert error["code"] == "length_required" and "Content-Length" in error["message"]
+    assert response["Connection"] == "close"
+    assert not ClaimDocument.objects.exists()
+
+
+def test_a_page_refuses_a_chunked_post_with_411(alice_client: Client, claim: Claim) -> None:
+    response = send(
+        alice_client,
+        "POST",
+        reverse("claims:detail", args=[claim.pk]),
+        b"x",
+        UnreadableBody(),
+        content_type=MULTIPART_CONTENT,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    assert response.status_code == 411
+    assert "Content-Length" in response.content.decode()
