@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.bulk import Enrolment, memberships_enrol_bulk
+from members.bulk import Enrolment, memberships_enrol_bulk, unknown_payer_ref
 from members.errors import DomainError
 from members.models import Membership, MembershipStatus, Partner, Plan, Relationship, Sex
 from members.selectors import (
     membership_coverage_fen,
     membership_for_partner,
+    membership_for_partner_ref,
     memberships_for_partner,
     plan_get_default,
 )
@@ -111,9 +112,27 @@ class EnrolmentSerializer(serializers.Serializer[Any]):
     id_number = StrictCharField(max_length=32)
     phone = StrictCharField(max_length=20, required=False, allow_blank=True, default="")
     payer = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False, default=None)
+    payer_ref = StrictCharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "The payer by your own reference instead of `payer`: your live member with this `external_ref`, or, "
+            "in a bulk request, an earlier item of the same request (enrol a household in one request, the "
+            "payer's item first)."
+        ),
+    )
     relationship = StrictChoiceField(choices=Relationship.choices, required=False, default=Relationship.SELF)
     credit_score = StrictIntegerField(min_value=0, max_value=1000, allow_null=True, required=False, default=None)
     health_declaration = serializers.DictField(child=StrictBooleanField())
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("payer") is not None and attrs.get("payer_ref"):
+            raise serializers.ValidationError(
+                {"payer_ref": [_("Name the payer by its id or by your reference, not both.")]}
+            )
+        return attrs
 
 
 def _enrol(*, partner: Partner, plan: Plan, data: dict[str, Any]) -> Membership:
@@ -123,6 +142,11 @@ def _enrol(*, partner: Partner, plan: Plan, data: dict[str, Any]) -> Membership:
             payer = membership_for_partner(partner=partner, membership_id=data["payer"])
         except Http404 as exc:
             raise DomainError(_("None of your members has this id."), field="payer") from exc
+    elif data["payer_ref"]:
+        try:
+            payer = membership_for_partner_ref(partner=partner, external_ref=data["payer_ref"])
+        except Http404 as exc:
+            raise unknown_payer_ref() from exc
     return membership_enrol(
         plan=plan,
         name=data["name"],
@@ -302,6 +326,7 @@ class MembersBulkApi(MemberApi):
             health_answers=data["health_declaration"],
             relationship=data["relationship"],
             payer_id=data["payer"],
+            payer_ref=data["payer_ref"],
             phone=data["phone"],
             attested_score=data["credit_score"],
             external_ref=data["external_ref"],

@@ -17,8 +17,10 @@ Why the outcome is the same, item for item, as enrolling the items one after the
   the database's unique indexes: the batch is rolled back as a whole and enrolled again one by one,
   which gives each item the answer the single path gives it.
 
-A payer is a member who existed when the batch was read. An item cannot name as its payer a member that
-an earlier item of the same batch enrols: that member's id is the database's, unknown until the answer.
+An item names its payer by id (a member who existed when the batch was read) or by the partner's own
+reference (`payer_ref`): a live member with that reference, or an earlier item of the same batch, so a
+household can be enrolled in one request, the payer's item first. Members are inserted in two
+statements: those whose payer is not in the batch, then the dependants of payers the batch enrols.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from members.models import (
     Plan,
     Relationship,
 )
-from members.selectors import membership_for_partner
+from members.selectors import membership_for_partner, membership_for_partner_ref
 from members.services import (
     WAITING_PERIOD_ILLNESS,
     CreditDecision,
@@ -81,6 +83,12 @@ class Enrolment:
     phone: str = ""
     attested_score: int | None = None
     external_ref: str = ""
+    # The payer by the partner's reference instead of its id: a live member, or an earlier item.
+    payer_ref: str = ""
+
+    @property
+    def names_payer(self) -> bool:
+        return self.payer_id is not None or bool(self.payer_ref)
 
 
 # The membership enrolled, or the error that refused the item (its code and HTTP status are the API's).
@@ -134,6 +142,11 @@ def _enrol_one(*, plan: Plan, partner: Partner, item: Enrolment, on: date | None
             payer = membership_for_partner(partner=partner, membership_id=item.payer_id)
         except Http404 as exc:
             raise _unknown_payer() from exc
+    elif item.payer_ref:
+        try:
+            payer = membership_for_partner_ref(partner=partner, external_ref=item.payer_ref)
+        except Http404 as exc:
+            raise unknown_payer_ref() from exc
     return membership_enrol(
         plan=plan,
         name=item.name,
@@ -154,12 +167,19 @@ def _unknown_payer() -> DomainError:
     return DomainError(_("None of your members has this id."), field="payer")
 
 
+def unknown_payer_ref() -> DomainError:
+    return DomainError(
+        _("None of your members (or of the earlier items of this request) has this reference."), field="payer_ref"
+    )
+
+
 @dataclass
 class _Batch:
     """What the database held when the batch was read, and what the items decided so far added to it."""
 
     payers: dict[int, Membership]
-    payers_with_spouse: set[int]
+    payer_ids_by_ref: dict[str, int]  # the payers named by reference that are live members already
+    payers_with_spouse: set[int | str]  # a member's id, or "item:<n>" for the batch's n-th item
     people: dict[str, Person]  # by ID number hash
     live_people: set[int]  # person ids with a live membership of the plan
     paid_out_people: set[int]
@@ -168,6 +188,8 @@ class _Batch:
     credit_records: dict[str, CreditRecord]
     question_codes: list[str]
     enrolled_hashes: set[str] = field(default_factory=set)
+    # The items decided so far that carry a reference, and their number: a later item may name them.
+    decided_by_ref: dict[str, tuple[int, _Decided]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -178,6 +200,17 @@ class _Decided:
     payer: Membership | None
     declaration: dict[str, bool]
     credit: CreditDecision
+    # The payer when it is an earlier item of the batch (then `payer` is None).
+    payer_item: _Decided | None = None
+
+    def as_payer(self, plan: Plan) -> Membership:
+        """What `payer_check_can_add` reads of this item's member-to-be: plan, status, whether it pays."""
+        return Membership(
+            plan=plan,
+            relationship=self.item.relationship,
+            payer_id=None if not self.item.names_payer else -1,
+            status=self.credit.status,
+        )
 
 
 def _enrol_set_based(*, plan: Plan, partner: Partner, items: Sequence[Enrolment], on: date) -> list[BulkOutcome]:
@@ -192,7 +225,7 @@ def _enrol_set_based(*, plan: Plan, partner: Partner, items: Sequence[Enrolment]
                     external_ref=item.external_ref,
                     id_number=item.id_number,
                     relationship=item.relationship,
-                    has_payer=item.payer_id is not None,
+                    has_payer=item.names_payer,
                 )
             )
         except DomainError as exc:
@@ -200,11 +233,15 @@ def _enrol_set_based(*, plan: Plan, partner: Partner, items: Sequence[Enrolment]
     hashes = [hash_id_number(c.resident_id.number) if isinstance(c, EnrolmentInput) else None for c in checked]
     batch = _read(plan=plan, partner=partner, items=items, checked=checked, hashes=hashes)
     decisions: list[_Decided | DomainError] = []
-    for item, item_checked, id_hash in zip(items, checked, hashes, strict=True):
+    for number, (item, item_checked, id_hash) in enumerate(zip(items, checked, hashes, strict=True)):
         try:
-            decisions.append(_decide(plan=plan, batch=batch, item=item, checked=item_checked, id_hash=id_hash, on=on))
+            decided = _decide(plan=plan, batch=batch, item=item, checked=item_checked, id_hash=id_hash, on=on)
         except DomainError as exc:
             decisions.append(exc)
+            continue
+        decisions.append(decided)
+        if decided.checked.external_ref:
+            batch.decided_by_ref[decided.checked.external_ref] = (number, decided)
     created = _write(
         plan=plan, partner=partner, batch=batch, decided=[d for d in decisions if isinstance(d, _Decided)], on=on
     )
@@ -226,8 +263,19 @@ def _read(
     for the other in a circle. (An empty `IN ()` is answered without a query.)
     """
     payer_ids = sorted({i.payer_id for i in items if i.payer_id is not None})
-    payers = Membership.objects.select_for_update().filter(partner=partner, pk__in=payer_ids).order_by("pk")
+    payer_refs = sorted({i.payer_ref for i in items if i.payer_ref})
+    payers = (
+        Membership.objects.select_for_update()
+        .filter(partner=partner)
+        .filter(Q(pk__in=payer_ids) | Q(external_ref__in=payer_refs, status__in=LIVE_STATUSES))
+        .order_by("pk")
+    )
     payers_by_id = {p.pk: p for p in payers}
+    payer_ids_by_ref = {
+        p.external_ref: p.pk
+        for p in payers_by_id.values()
+        if p.external_ref in payer_refs and p.status in LIVE_STATUSES
+    }
     payers_with_spouse = Membership.objects.filter(
         payer_id__in=list(payers_by_id), relationship=Relationship.SPOUSE, status__in=LIVE_STATUSES
     ).values_list("payer_id", flat=True)
@@ -257,6 +305,7 @@ def _read(
     credit_records = CreditRecord.objects.filter(id_number_hash__in=own_payers)
     return _Batch(
         payers=payers_by_id,
+        payer_ids_by_ref=payer_ids_by_ref,
         payers_with_spouse=set(payers_with_spouse),
         people=people_by_hash,
         live_people=live_people,
@@ -279,24 +328,34 @@ def _decide(
 ) -> _Decided:
     """One item, in the order `membership_enrol` checks it, against the batch as the items before left it."""
     payer = None
+    payer_item: _Decided | None = None
+    household: int | str | None = None  # the payer's key in payers_with_spouse
     if item.payer_id is not None:
         payer = batch.payers.get(item.payer_id)
         if payer is None:
             raise _unknown_payer()
+        household = payer.pk
+    elif item.payer_ref:
+        if (payer_id := batch.payer_ids_by_ref.get(item.payer_ref)) is not None:
+            payer, household = batch.payers[payer_id], payer_id
+        elif (earlier := batch.decided_by_ref.get(item.payer_ref)) is not None:
+            household, payer_item = f"item:{earlier[0]}", earlier[1]
+        else:
+            raise unknown_payer_ref()
     if isinstance(checked, DomainError):
         raise checked
     assert id_hash is not None  # every item whose input passed has its number's hash
-    if payer is not None:
+    if household is not None:
         payer_check_can_add(
             plan=plan,
-            payer=payer,
+            payer=payer if payer is not None else payer_item.as_payer(plan),  # type: ignore[union-attr]
             relationship=item.relationship,
-            has_live_spouse=payer.pk in batch.payers_with_spouse,
+            has_live_spouse=household in batch.payers_with_spouse,
         )
     resident_id = checked.resident_id
     eligibility_check_age(plan=plan, birth_date=resident_id.birth_date, on=on)
     declaration = eligibility_check_health_answers(codes=batch.question_codes, answers=item.health_answers)
-    if payer is None:
+    if household is None:
         credit = eligibility_decide_credit(
             plan=plan, record=batch.credit_records.get(id_hash), attested_score=item.attested_score
         )
@@ -317,9 +376,17 @@ def _decide(
     batch.enrolled_hashes.add(id_hash)
     if checked.external_ref:
         batch.live_refs.add(checked.external_ref)
-    if payer is not None and item.relationship == Relationship.SPOUSE:
-        batch.payers_with_spouse.add(payer.pk)
-    return _Decided(item=item, checked=checked, id_hash=id_hash, payer=payer, declaration=declaration, credit=credit)
+    if household is not None and item.relationship == Relationship.SPOUSE:
+        batch.payers_with_spouse.add(household)
+    return _Decided(
+        item=item,
+        checked=checked,
+        id_hash=id_hash,
+        payer=payer,
+        declaration=declaration,
+        credit=credit,
+        payer_item=payer_item,
+    )
 
 
 def _write(*, plan: Plan, partner: Partner, batch: _Batch, decided: Sequence[_Decided], on: date) -> list[Membership]:
@@ -354,8 +421,8 @@ def _write(*, plan: Plan, partner: Partner, batch: _Batch, decided: Sequence[_De
         _create_with_history(Person, sorted(new_people, key=lambda p: p.id_number_hash))
     if changed_people:
         bulk_update_with_history(changed_people, Person, ["name", "phone"])
-    memberships = [
-        Membership(
+    memberships = {
+        id(d): Membership(
             plan=plan,
             person=person_of[d.id_hash],
             account=None,
@@ -372,8 +439,18 @@ def _write(*, plan: Plan, partner: Partner, batch: _Batch, decided: Sequence[_De
             partner=partner,
         )
         for d in decided
-    ]
-    return _create_with_history(Membership, memberships)
+    }
+    # The members whose payer is not in the batch first: the others need their payer's id.
+    first = [memberships[id(d)] for d in decided if d.payer_item is None]
+    if first:
+        _create_with_history(Membership, first)
+    then = [d for d in decided if d.payer_item is not None]
+    for d in then:
+        assert d.payer_item is not None
+        memberships[id(d)].payer = memberships[id(d.payer_item)]
+    if then:
+        _create_with_history(Membership, [memberships[id(d)] for d in then])
+    return [memberships[id(d)] for d in decided]
 
 
 _Row = TypeVar("_Row", Person, Membership)

@@ -179,6 +179,19 @@ def memberships_for_partner(
     return memberships.select_related("person").order_by("id")
 
 
+def membership_for_partner_ref(*, partner: Partner, external_ref: str) -> Membership:
+    """The partner's live member with this reference of the partner's (at most one: a unique index)."""
+    found = (
+        memberships_for_partner(partner=partner, external_ref=external_ref)
+        .filter(status__in=LIVE_STATUSES)
+        .select_related("plan")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
 def membership_for_partner(*, partner: Partner, membership_id: int) -> Membership:
     """Another partner's member, or no member at all: the same 404."""
     try:

@@ -229,3 +229,17 @@ def test_two_bulk_requests_enrolling_the_same_person_at_once_enrol_them_once(
     assert same_person == [(201, None), (422, "already_enrolled")]
     assert [r[1]["status"] for r in results] == [201, 201]
     assert Membership.objects.filter(person__id_number_hash=hash_id_number(body(1)["id_number"])).count() == 1
+
+
+def test_a_household_is_enrolled_in_one_request_by_naming_the_payer_by_reference(acme: Caller, body: Body) -> None:
+    payer = body(1, external_ref="home-1")
+    spouse = body(2, birth_date=date(1991, 3, 3), payer_ref="home-1", relationship="spouse", credit_score=None)
+    child = body(3, birth_date=date(2016, 6, 6), payer_ref="home-1", relationship="child", credit_score=None)
+    orphan = body(4, birth_date=date(2016, 6, 7), payer_ref="home-9", relationship="child", credit_score=None)
+    results = acme.post("/api/v1/members/bulk/", {"members": [payer, spouse, child, orphan]}).json()["results"]
+    assert [r["status"] for r in results] == [201, 201, 201, 400]
+    payer_id = results[0]["member"]["id"]
+    assert [r["member"]["payer"] for r in results[1:3]] == [payer_id, payer_id]
+    assert results[3]["error"]["code"] == "invalid" and list(results[3]["error"]["fields"]) == ["payer_ref"]
+    listed = acme.get("/api/v1/members/", {"payer": payer_id}).json()["results"]
+    assert sorted(m["relationship"] for m in listed) == ["child", "spouse"]

@@ -161,3 +161,36 @@ def test_json_types_are_not_coerced(acme: Caller, body: Body) -> None:
     response = acme.post("/api/v1/members/", body(1, health_declaration=answers))
     assert response.status_code == 400
     assert all(field.startswith("health_declaration.") for field in response.json()["error"]["fields"])
+
+
+def test_the_payer_may_be_named_by_the_partners_reference(acme: Caller, body: Body, enrolled: dict[str, Any]) -> None:
+    child = body(2, birth_date=date(2016, 6, 6), payer_ref=enrolled["external_ref"], relationship="child")
+    response = acme.post("/api/v1/members/", child)
+    assert response.status_code == 201, response.json()
+    assert response.json()["payer"] == enrolled["id"]
+
+
+def test_a_reference_that_is_not_one_of_the_partners_live_members_is_refused(
+    acme: Caller, globex: Caller, body: Body, enrolled: dict[str, Any]
+) -> None:
+    for ref in ("nobody", enrolled["external_ref"]):
+        response = globex.post(
+            "/api/v1/members/", body(3, birth_date=date(2016, 6, 6), payer_ref=ref, relationship="child")
+        )
+        assert response.status_code == 400
+        assert list(response.json()["error"]["fields"]) == ["payer_ref"]
+    acme.post(f"/api/v1/members/{enrolled['id']}/exit/")
+    gone = acme.post(
+        "/api/v1/members/",
+        body(4, birth_date=date(2016, 6, 6), payer_ref=enrolled["external_ref"], relationship="child"),
+    )
+    assert gone.status_code == 400 and list(gone.json()["error"]["fields"]) == ["payer_ref"]
+
+
+def test_the_payer_is_named_by_id_or_by_reference_not_both(acme: Caller, body: Body, enrolled: dict[str, Any]) -> None:
+    both = body(
+        2, birth_date=date(2016, 6, 6), payer=enrolled["id"], payer_ref=enrolled["external_ref"], relationship="child"
+    )
+    response = acme.post("/api/v1/members/", both)
+    assert response.status_code == 400
+    assert error_code(response) == "invalid" and list(response.json()["error"]["fields"]) == ["payer_ref"]

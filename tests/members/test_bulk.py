@@ -26,7 +26,7 @@ from members.bulk import BulkOutcome, Enrolment, memberships_enrol_bulk
 from members.errors import DomainError
 from members.identity import hash_id_number
 from members.models import CreditRecord, Membership, MembershipStatus, Partner, Person, Plan
-from members.selectors import membership_for_partner
+from members.selectors import membership_for_partner, membership_for_partner_ref
 from members.services import (
     WAITING_PERIOD_ILLNESS,
     membership_end_for_waiting_period_illness,
@@ -87,6 +87,11 @@ def enrol_one_by_one(*, plan: Plan, partner: Partner, items: Sequence[Enrolment]
                     payer = membership_for_partner(partner=partner, membership_id=i.payer_id)
                 except Http404 as exc:
                     raise DomainError(_("None of your members has this id."), field="payer") from exc
+            elif i.payer_ref:
+                try:
+                    payer = membership_for_partner_ref(partner=partner, external_ref=i.payer_ref)
+                except Http404 as exc:
+                    raise bulk.unknown_payer_ref() from exc
             outcomes.append(
                 membership_enrol(
                     plan=plan,
@@ -110,14 +115,14 @@ def seen(outcome: BulkOutcome) -> tuple[Any, ...]:
     """An outcome as the partner sees it, without the new member's id (the two runs number differently)."""
     if isinstance(outcome, DomainError):
         return ("error", type(outcome).__name__, outcome.code, outcome.http_status, str(outcome.message), outcome.field)
-    m = Membership.objects.select_related("person").get(pk=outcome.pk)
+    m = Membership.objects.select_related("person", "payer__person").get(pk=outcome.pk)
     return (
         "member",
         m.person.id_number_hash,
         m.person.name,
         m.person.phone,
         m.relationship,
-        m.payer_id,
+        m.payer.person.id_number_hash if m.payer else None,  # a payer enrolled in the run has another id in each
         m.status,
         m.status_reason,
         m.joined_on,
@@ -134,10 +139,11 @@ def seen(outcome: BulkOutcome) -> tuple[Any, ...]:
 def database_state() -> dict[str, list[tuple[Any, ...]]]:
     """People, memberships and both histories, keyed by ID number hash rather than by the new rows' ids."""
     hash_of = dict(Person.objects.values_list("pk", "id_number_hash"))
+    payer_of = {pk: hash_of[person] for pk, person in Membership.objects.values_list("pk", "person_id")}
     return {
         "people": sorted(Person.objects.values_list("id_number_hash", "name", "phone", "id_number_masked", "sex")),
         "memberships": sorted(
-            (hash_of[m.person_id], m.status, m.status_reason, m.relationship, m.payer_id, m.external_ref)
+            (hash_of[m.person_id], m.status, m.status_reason, m.relationship, payer_of.get(m.payer_id), m.external_ref)
             for m in Membership.objects.all()
         ),
         "membership history": sorted(
@@ -222,6 +228,56 @@ def world(plan: Plan, acme: Partner, globex: Partner, no_answers: dict[str, bool
         "gone": gone,
         "globex": join(909, partner=globex),
     }
+
+
+def test_a_household_enrolled_in_one_batch_names_its_payer_by_reference(
+    plan: Plan, acme: Partner, world: dict[str, Membership], item: Callable[..., Enrolment]
+) -> None:
+    """payer_ref: a live member of the partner, or an earlier item of the batch; the same outcome as one by one."""
+    yes = {code: True for code in plan.health_questions.values_list("code", flat=True)}
+
+    def dependant(i: int, ref: str, relationship: str = "child") -> Enrolment:
+        return item(i, payer_ref=ref, relationship=relationship, attested_score=None)
+
+    items = [
+        dependant(57, "fam-2"),  # names an item that comes later: unknown yet
+        item(50, external_ref="fam-1"),  # a new payer
+        dependant(51, "fam-1", "spouse"),  # the payer's spouse, enrolled in the same batch
+        dependant(52, "fam-1", "spouse"),  # a second spouse of that household
+        dependant(53, "fam-1"),  # their child
+        dependant(54, "p-existing"),  # an existing live member named by reference
+        dependant(55, "nobody"),  # no such reference
+        dependant(56, "r-53"),  # the child of this batch cannot pay
+        item(58, external_ref="fam-2"),
+        item(59, attested_score=None, external_ref="fam-3"),  # a payer left for an administrator's review
+        dependant(60, "fam-3"),  # whose family waits for that review
+        item(61, external_ref="fam-4", health_answers=yes),  # a payer refused
+        dependant(62, "fam-4"),  # names a payer that was not enrolled
+        dependant(63, "old-905"),  # the reference of a member who exited
+        dependant(64, "fam-1", "parent"),
+    ]
+    outcomes = assert_same_as_one_by_one(plan, acme, items)
+    kinds = [o[0] if o[0] == "member" else o[2] for o in outcomes]
+    assert kinds == [
+        "invalid",
+        "member",
+        "member",
+        "invalid",
+        "member",
+        "member",
+        "invalid",
+        "invalid",
+        "member",
+        "member",
+        "invalid",
+        "health_declaration_failed",
+        "invalid",
+        "invalid",
+        "member",
+    ]
+    payer_hash = hash_id_number(number(50))
+    assert [o[5] for o in outcomes if o[0] == "member" and o[1] != payer_hash][:2] == [payer_hash, payer_hash]
+    assert outcomes[0][-1] == outcomes[6][-1] == "payer_ref"  # the field the error names
 
 
 def test_every_item_of_a_mixed_batch_gets_what_it_gets_one_by_one(
@@ -411,3 +467,31 @@ def test_a_person_in_a_waiting_period_illness_is_refused_with_the_single_paths_m
     assert isinstance(outcome, DomainError)
     assert outcome.code == "rejoining_not_allowed"
     assert Membership.objects.filter(status_reason=WAITING_PERIOD_ILLNESS).count() == 1
+
+
+@pytest.mark.services
+def test_households_named_by_reference_cost_the_same_statements_for_10_or_100(
+    plan: Plan, acme: Partner, item: Callable[..., Enrolment], django_assert_max_num_queries: Any
+) -> None:
+    """Each household: a payer and a child naming it by reference. Two statements more than a batch of
+    payers alone (the dependants' insert and its history), whatever the number of households."""
+
+    def households(count: int, start: int) -> list[Enrolment]:
+        return [
+            one
+            for i in range(start, start + count)
+            for one in (
+                item(2 * i, external_ref=f"home-{i}"),
+                item(2 * i + 1, payer_ref=f"home-{i}", relationship="child", attested_score=None),
+            )
+        ]
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as ten:
+        outcomes = memberships_enrol_bulk(plan=plan, partner=acme, items=households(10, 1000))
+        assert all(isinstance(o, Membership) for o in outcomes)
+        transaction.set_rollback(True)
+    with django_assert_max_num_queries(len(ten)):
+        outcomes = memberships_enrol_bulk(plan=plan, partner=acme, items=households(100, 2000))
+    assert all(isinstance(o, Membership) for o in outcomes)
+    children = [o for o in outcomes if isinstance(o, Membership) and o.relationship == "child"]
+    assert [c.payer_id for c in children] == [o.pk for o in outcomes[::2] if isinstance(o, Membership)]
