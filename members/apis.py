@@ -162,9 +162,8 @@ def _enrol(*, partner: Partner, plan: Plan, data: dict[str, Any]) -> Membership:
 
 
 def _plan() -> Plan:
-    # The tiers once for the whole request: every member object shown reads its coverage from them.
-    plan = plan_get_default()
-    return Plan.objects.prefetch_related("payout_tiers").get(pk=plan.pk)
+    # Coverage is shown from the tiers each process keeps (members.selectors.plan_payout_tiers).
+    return plan_get_default()
 
 
 MemberAnnotation = Callable[[QuerySet[Membership]], QuerySet[Membership]]

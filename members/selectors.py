@@ -29,7 +29,9 @@ from members.models import (
 # request that read the key just before a revocation committed and writes its older copy just after the
 # drop finds the mark beside its copy, so the copy is never used.
 KEY_CACHE_SECONDS = 60
-KEY_CHANGED_MARK_SECONDS = KEY_CACHE_SECONDS + 30
+# A copy written late lives KEY_CACHE_SECONDS from its write, and a request may write it as late as the
+# web worker's timeout (60 s, docker-compose.yml) after it read the key: the mark outlives both.
+KEY_CHANGED_MARK_SECONDS = KEY_CACHE_SECONDS + 60 + 10
 
 
 def plan_get_default() -> Plan:
@@ -107,7 +109,35 @@ def membership_coverage_fen(*, membership: Membership, on: date | None = None) -
 
 
 def partner_key_cache_key(prefix: str) -> str:
-    return f"members:partner-api-key:{prefix}"
+    # v2: the key's column values, not a pickled model instance (see _key_to_cache).
+    return f"members:partner-api-key:v2:{prefix}"
+
+
+_KEY_COLUMNS = ("id", "prefix", "hashed_key", "name", "created", "expiry_date", "revoked", "partner_id")
+_PARTNER_COLUMNS = ("id", "name", "created_at")
+
+
+def _key_to_cache(api_key: PartnerAPIKey) -> dict[str, dict[str, object]]:
+    """The key and its partner as plain values: a pickled model instance carries Django's version and the
+    model's shape, and a deploy that changes either would make every cached copy fail or warn."""
+    return {
+        "key": {column: getattr(api_key, column) for column in _KEY_COLUMNS},
+        "partner": {column: getattr(api_key.partner, column) for column in _PARTNER_COLUMNS},
+    }
+
+
+def _key_from_cache(value: object) -> PartnerAPIKey | None:
+    """The instances rebuilt as the database would give them; None (read the database) for anything else."""
+    try:
+        assert isinstance(value, dict)
+        api_key = PartnerAPIKey(**value["key"])
+        partner = Partner(**value["partner"])
+    except (AssertionError, KeyError, TypeError, ValueError):
+        return None
+    for instance in (api_key, partner):
+        instance._state.adding, instance._state.db = False, "default"
+    api_key.partner = partner
+    return api_key
 
 
 def partner_key_changed_mark(prefix: str) -> str:
@@ -124,12 +154,11 @@ def partner_key_usable(*, prefix: str) -> PartnerAPIKey | None:
     """
     key, changed = partner_key_cache_key(prefix), partner_key_changed_mark(prefix)
     found = cache.get_many([key, changed])
-    if changed not in found and (api_key := found.get(key)) is not None:
-        cached: PartnerAPIKey = api_key
+    if changed not in found and (cached := _key_from_cache(found.get(key))) is not None:
         return cached
     from_db = PartnerAPIKey.objects.get_usable_keys().select_related("partner").filter(prefix=prefix).first()
     if from_db is not None and changed not in found:
-        cache.set(key, from_db, KEY_CACHE_SECONDS)
+        cache.set(key, _key_to_cache(from_db), KEY_CACHE_SECONDS)
     return from_db
 
 

@@ -12,8 +12,9 @@ Two guards, one for each way a body can be too large:
   the request limit but is never written out in full. The refusal is recorded on the request
   (`upload_refusal`) for the page or the API to report; the rest of the body is not read.
 
-A body sent without Content-Length (chunked) is not read by Django at all under WSGI: its stream is
-limited to the declared length, zero, so such an upload arrives empty and is asked for again.
+A body sent without Content-Length (chunked) would not be read by Django at all under WSGI (its stream
+is limited to the declared length, zero) and would arrive empty: RequestSizeLimitMiddleware refuses it
+first with 411.
 """
 
 from __future__ import annotations

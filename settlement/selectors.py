@@ -891,6 +891,8 @@ def claims_waiting(*, on: date) -> list[ClaimsWaiting]:
     entered = Coalesce(
         Subquery(
             ClaimTransition.objects.filter(claim=OuterRef("pk"), to_status=OuterRef("status"))
+            # A step that keeps the status (an approval proposed, an appeal escalated) does not restart it.
+            .exclude(from_status=F("to_status"))
             .order_by("-at", "-pk")
             .values("at")[:1]
         ),

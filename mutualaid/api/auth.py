@@ -33,7 +33,9 @@ class PartnerKeyAuthentication(BaseAuthentication):
             return None
         key = key.strip()
         prefix = key.partition(".")[0]
-        api_key = partner_key_usable(prefix=prefix) if prefix else None
+        # Keys are made of letters and digits, the prefix 8 of them: anything else is refused unread.
+        looks_right = prefix.isascii() and prefix.isalnum() and len(prefix) <= 16
+        api_key = partner_key_usable(prefix=prefix) if looks_right else None
         if api_key is None or api_key.has_expired or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed(_("This API key is not valid, has expired or has been revoked."))
         # The partner is the request's auth, not its user: request.user stays anonymous so that nothing

@@ -98,13 +98,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = _("This conflicts with data changed at the same time; fetch the current state and try again.")
         return Response(error_body("conflict", message), status=409)
     if isinstance(exc, OperationalError | InterfaceError):
-        # The database is not there for this request: restarted or failed over (the worker's reused
-        # connection is dead; Django closes it at the end of this request and the next one reconnects),
-        # or a statement cancelled. Nothing was done (the request's transaction is gone with it), so the
-        # partner may send the same request again; a POST's Idempotency-Key is not spent on this answer.
+        # The database failed this request: restarted or failed over (the worker's reused connection is
+        # dead; Django closes it at the end of this request and the next one reconnects), a statement
+        # cancelled, a deadlock. What the request's open transaction held is rolled back, but a step that
+        # had already committed stays done (an enrolment whose answer could not be read back): the partner
+        # sends the same request again with the same Idempotency-Key, which replays or completes it once.
         set_rollback()
-        logger.error("API request without its database: %s", exc)
-        message = _("The service is unavailable for a moment; send the same request again shortly.")
+        logger.error("API request failed on the database: %s", exc)
+        message = _(
+            "The service is unavailable for a moment; send the same request again shortly, with the same "
+            "Idempotency-Key."
+        )
         return Response(error_body("unavailable", message), status=503, headers={"Retry-After": "1"})
     if isinstance(exc, DataError):
         set_rollback()

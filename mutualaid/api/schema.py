@@ -79,8 +79,9 @@ _ERROR_MEANINGS = {
     422: "Not possible under the plan's rules (`error.code` says which).",
     429: "`throttled`: too many requests; retry after the seconds in `Retry-After`.",
     503: (
-        "`unavailable`: the database was not there for this request (a restart or a failover); nothing was done, "
-        "send the same request again after the seconds in `Retry-After`."
+        "`unavailable`: the database failed this request (a restart, a failover); send the same request again "
+        "after the seconds in `Retry-After`, with the same `Idempotency-Key` so that a step already done is not "
+        "done twice."
     ),
 }
 

@@ -168,6 +168,16 @@ def test_a_claims_age_counts_from_when_it_entered_its_status_not_from_filing(pla
             )
     (row,) = claims_waiting(on=today)
     assert (row.status, row.count, row.oldest_days, row.median_days) == ("investigating", 2, 6, 4)
+    # A step that keeps the status (an approval proposed for a second admin) does not restart the count.
+    with time_machine.travel(days_before(today, 1), tick=False):
+        ClaimTransition.objects.create(
+            claim=other,
+            from_status=ClaimStatus.INVESTIGATING,
+            to_status=ClaimStatus.INVESTIGATING,
+            action="propose_approval",
+        )
+    (row,) = claims_waiting(on=today)
+    assert (row.oldest_days, row.median_days) == (6, 4)
 
 
 def test_the_page_shows_the_claims_waiting(staff_client: Client, plan: Plan) -> None:
