@@ -75,6 +75,17 @@ def _declared_length(request: HttpRequest) -> int | None:
     return length if length >= 0 else None
 
 
+def _closing(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The unread body stays on the connection: the server must not read a next request from it.
+
+    Said with `Connection: close`, except to the development server (wsgiref), which refuses that header
+    from an application (a 500) and closes such a connection by itself.
+    """
+    if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer/"):
+        response["Connection"] = "close"
+    return response
+
+
 def _chunked_without_length(request: HttpRequest) -> bool:
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     return chunked and not request.META.get("CONTENT_LENGTH")
@@ -111,8 +122,7 @@ class RequestSizeLimitMiddleware:
             )
         else:
             response = HttpResponse(message, status=411, content_type="text/plain; charset=utf-8")
-        response["Connection"] = "close"
-        return response
+        return _closing(request, response)
 
     def _refuse(self, request: HttpRequest, *, multipart: bool) -> HttpResponse:
         message = _request_too_large(multipart=multipart)
@@ -127,9 +137,7 @@ class RequestSizeLimitMiddleware:
             response = HttpResponseRedirect(request.get_full_path(), status=303)
         else:
             response = HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
-        # The unread body stays on the connection: the server must not try to read a next request from it.
-        response["Connection"] = "close"
-        return response
+        return _closing(request, response)
 
 
 class DocumentSizeLimitHandler(FileUploadHandler):

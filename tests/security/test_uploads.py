@@ -562,3 +562,35 @@ def test_a_page_refuses_a_chunked_post_with_411(alice_client: Client, claim: Cla
     )
     assert response.status_code == 411
     assert "Content-Length" in response.content.decode()
+
+
+def test_the_development_server_gets_the_refusals_without_a_connection_header(
+    partner_claim: tuple[APIClient, Claim],
+) -> None:
+    """wsgiref (runserver) refuses a hop-by-hop header from the application with a 500 of its own, and
+    closes the connection by itself: the 411 and 413 reach it without `Connection: close`."""
+    api, claim = partner_claim
+    dev = {"SERVER_SOFTWARE": "WSGIServer/0.2"}
+    chunked = send(
+        api,
+        "POST",
+        documents_url(claim),
+        b"x",
+        UnreadableBody(),
+        content_type=MULTIPART_CONTENT,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **dev,
+    )
+    too_large = send(
+        api,
+        "POST",
+        documents_url(claim),
+        b"x",
+        UnreadableBody(),
+        content_type=MULTIPART_CONTENT,
+        CONTENT_LENGTH=str(MAX_UPLOAD_REQUEST_BYTES + 1),
+        **dev,
+    )
+    assert (chunked.status_code, too_large.status_code) == (411, 413)
+    assert not chunked.has_header("Connection") and not too_large.has_header("Connection")
