@@ -162,6 +162,21 @@ def post_unread(client: Any, url: str, *, length: int, content_type: str = MULTI
     return send(client, "POST", url, b"x", UnreadableBody(), content_type=content_type, CONTENT_LENGTH=str(length))
 
 
+def post_chunked(client: Any, url: str, **environ: Any) -> Any:
+    """POST sent in chunks: Transfer-Encoding chunked and no Content-Length, a body nobody may read."""
+    return send(
+        client,
+        "POST",
+        url,
+        b"x",
+        UnreadableBody(),
+        content_type=MULTIPART_CONTENT,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **environ,
+    )
+
+
 def post_counted(client: Any, url: str, data: dict[str, Any]) -> tuple[Any, CountingBody, int]:
     """POST `data` as multipart, the real Content-Length declared; returns the response, the body and its size."""
     payload = encode_multipart(BOUNDARY, data)
@@ -532,16 +547,7 @@ def test_the_api_refuses_a_chunked_upload_with_411_instead_of_reading_it_as_empt
     partner_claim: tuple[APIClient, Claim],
 ) -> None:
     api, claim = partner_claim
-    response = send(
-        api,
-        "POST",
-        documents_url(claim),
-        b"x",
-        UnreadableBody(),
-        content_type=MULTIPART_CONTENT,
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
-    )
+    response = post_chunked(api, documents_url(claim))
     assert response.status_code == 411
     error = response.json()["error"]
     assert error["code"] == "length_required" and "Content-Length" in error["message"]
@@ -550,16 +556,7 @@ def test_the_api_refuses_a_chunked_upload_with_411_instead_of_reading_it_as_empt
 
 
 def test_a_page_refuses_a_chunked_post_with_411(alice_client: Client, claim: Claim) -> None:
-    response = send(
-        alice_client,
-        "POST",
-        reverse("claims:detail", args=[claim.pk]),
-        b"x",
-        UnreadableBody(),
-        content_type=MULTIPART_CONTENT,
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
-    )
+    response = post_chunked(alice_client, reverse("claims:detail", args=[claim.pk]))
     assert response.status_code == 411
     assert "Content-Length" in response.content.decode()
 
@@ -571,17 +568,7 @@ def test_the_development_server_gets_the_refusals_without_a_connection_header(
     closes the connection by itself: the 411 and 413 reach it without `Connection: close`."""
     api, claim = partner_claim
     dev = {"SERVER_SOFTWARE": "WSGIServer/0.2"}
-    chunked = send(
-        api,
-        "POST",
-        documents_url(claim),
-        b"x",
-        UnreadableBody(),
-        content_type=MULTIPART_CONTENT,
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
-        **dev,
-    )
+    chunked = post_chunked(api, documents_url(claim), **dev)
     too_large = send(
         api,
         "POST",
