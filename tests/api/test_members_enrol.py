@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from members import services
 from members.identity import hash_id_number, mask_id_number
 from members.models import CreditRecord, CreditSource, Membership
 from tests.api.conftest import Caller, error_code
+from tests.concurrency import at_once
 
 Body = Callable[..., dict[str, Any]]
 
@@ -194,3 +199,28 @@ def test_the_payer_is_named_by_id_or_by_reference_not_both(acme: Caller, body: B
     response = acme.post("/api/v1/members/", both)
     assert response.status_code == 400
     assert error_code(response) == "invalid" and list(response.json()["error"]["fields"]) == ["payer_ref"]
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_enrolments_of_the_same_person_at_once_through_the_api_enrol_them_once(acme: Caller, body: Body) -> None:
+    """Two requests (different references, no Idempotency-Key) for one person on two connections, held
+    open after the person step so they overlap: one 201, one 422 already_enrolled, one membership."""
+    original = services.person_get_or_create
+
+    def slow(**kwargs: Any) -> Any:
+        person = original(**kwargs)
+        time.sleep(0.2)
+        return person
+
+    def post(ref: str) -> Callable[[], Any]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {acme.key}")
+        data = body(1, external_ref=ref)
+        return lambda: client.post("/api/v1/members/", data, format="json")
+
+    with mock.patch.object(services, "person_get_or_create", slow):
+        first, second = at_once(post("race-a"), post("race-b"))
+    answers = sorted((r.status_code, r.json().get("error", {}).get("code")) for r in (first, second))
+    assert answers == [(201, None), (422, "already_enrolled")]
+    assert Membership.objects.filter(partner=acme.partner).count() == 1
