@@ -335,18 +335,21 @@ def claim_check_rules(*, claim: Claim) -> int:
         raise ApprovalRefused(RejectionReason.LATE_CLAIM, RejectionReason.LATE_CLAIM.label)
     if _diagnosed_in_waiting_period(claim):
         raise ApprovalRefused(RejectionReason.WAITING_PERIOD, RejectionReason.WAITING_PERIOD.label)
-    paid_before = (
-        Claim.objects.filter(member__person_id=member.person_id, status__in=PAYOUT_STATUSES)
-        .exclude(pk=claim.pk)
-        .exists()
-        or Membership.objects.filter(person_id=member.person_id, status=MembershipStatus.PAID_OUT).exists()
-    )
-    if paid_before:
+    payout, _age = _payout_or_refuse(claim)
+    return payout
+
+
+def _payout_or_refuse(claim: Claim) -> tuple[int, int]:
+    """The payout an approval fixes and the age at diagnosis it comes from, or the refusal: one payout
+    per person, and only for ages the plan's tiers cover. Every approval (by an administrator, on appeal)
+    ends with this."""
+    if _paid_before(claim):
         raise ApprovalRefused(RejectionReason.ALREADY_PAID, RejectionReason.ALREADY_PAID.label)
-    payout = payout_for_age(plan=plan, age=age_in_years(member.person.birth_date, claim.diagnosed_on))
+    age = age_in_years(claim.member.person.birth_date, claim.diagnosed_on)
+    payout = payout_for_age(plan=claim.member.plan, age=age)
     if payout is None:
         raise ApprovalRefused(RejectionReason.AGE_LIMIT, RejectionReason.AGE_LIMIT.label)
-    return payout
+    return payout, age
 
 
 def _diagnosed_in_waiting_period(claim: Claim) -> bool:
@@ -477,23 +480,8 @@ def claim_appeal(*, claim: Claim, by: User | None, statement: str, window_days: 
         )
     with transaction.atomic():
         locked = _lock(claim)
-        if locked.transitions.filter(action="appeal").exists():
-            raise AppealNotAllowed(_("This claim has already been appealed; a claim is appealed once."))
-        if locked.status != ClaimStatus.REJECTED or locked.decided_at is None:
-            raise AppealNotAllowed(_("Only a rejected claim can be appealed."))
-        if locked.rejection_reason in NOT_APPEALABLE_REASONS:
-            raise AppealNotAllowed(
-                _("This rejection cannot be appealed: %(reason)s")
-                % {"reason": RejectionReason(locked.rejection_reason).label}
-            )
-        last_day = timezone.localdate(locked.decided_at) + timedelta(days=window_days)
-        if on > last_day:
-            raise AppealNotAllowed(
-                _("A rejection may be appealed for %(days)s days: the last day was %(day)s.")
-                % {"days": window_days, "day": last_day.isoformat()}
-            )
-        if _paid_before(locked):
-            raise AppealNotAllowed(RejectionReason.ALREADY_PAID.label)
+        if (refusal := claim_appeal_refusal(claim=locked, window_days=window_days, on=on)) is not None:
+            raise AppealNotAllowed(refusal)
         try:
             # The person may have filed another claim since the rejection: one in progress at a time.
             with transaction.atomic():
@@ -504,6 +492,28 @@ def claim_appeal(*, claim: Claim, by: User | None, statement: str, window_days: 
             raise AppealNotAllowed(
                 _("This person has another claim in progress: appeal once it has been decided.")
             ) from exc
+
+
+def claim_appeal_refusal(*, claim: Claim, window_days: int, on: date) -> str | None:
+    """Why this claim cannot be appealed on `on`, or None when it can: the rules of claim_appeal, which
+    the claim page also asks before it offers the appeal form."""
+    if claim.transitions.filter(action="appeal").exists():
+        return _("This claim has already been appealed; a claim is appealed once.")
+    if claim.status != ClaimStatus.REJECTED or claim.decided_at is None:
+        return _("Only a rejected claim can be appealed.")
+    if claim.rejection_reason in NOT_APPEALABLE_REASONS:
+        return _("This rejection cannot be appealed: %(reason)s") % {
+            "reason": RejectionReason(claim.rejection_reason).label
+        }
+    last_day = timezone.localdate(claim.decided_at) + timedelta(days=window_days)
+    if on > last_day:
+        return _("A rejection may be appealed for %(days)s days: the last day was %(day)s.") % {
+            "days": window_days,
+            "day": last_day.isoformat(),
+        }
+    if _paid_before(claim):
+        return str(RejectionReason.ALREADY_PAID.label)
+    return None
 
 
 def _paid_before(claim: Claim) -> bool:
@@ -525,12 +535,7 @@ def claim_approve_on_appeal(*, claim: Claim, by: User | None, note: str = "") ->
         locked = _lock(claim)
         if not can_proceed(locked.approve_on_appeal):
             raise _illegal(locked)
-        if _paid_before(locked):
-            raise ApprovalRefused(RejectionReason.ALREADY_PAID, RejectionReason.ALREADY_PAID.label)
-        age = age_in_years(locked.member.person.birth_date, locked.diagnosed_on)
-        payout = payout_for_age(plan=locked.member.plan, age=age)
-        if payout is None:
-            raise ApprovalRefused(RejectionReason.AGE_LIMIT, RejectionReason.AGE_LIMIT.label)
+        payout, age = _payout_or_refuse(locked)
         locked.payout_fen, locked.age_at_diagnosis = payout, age
         locked.rejection_reason = ""
         locked.decided_at = timezone.now()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,7 @@ from claims.models import Claim, ClaimKind, ClaimStatus, ClaimTransition, Reject
 from jury.models import Appeal, AppealStatus, Juror, JuryRules, Vote
 from members.dates import age_in_years
 from members.models import COVERED_STATUSES, Membership, MembershipStatus, Plan, User
-from settlement.models import Charge, Period, PeriodStatus
-from settlement.selectors import grace_last_day, payer_balance
+from settlement.selectors import payer_statement
 
 # A claim rejected with one of these reasons is a finding that its claimant declared something untrue.
 FALSE_DECLARATION_REASONS = (RejectionReason.HEALTH_DECLARATION, RejectionReason.FRAUD)
@@ -118,18 +117,9 @@ def _member_refusals(*, user: User, plan: Plan, membership: Membership | None, o
 
 
 def payer_in_arrears_after_grace(*, payer: Membership, on: date) -> bool:
-    """What settlement removes a household for: charges of periods whose grace ended before `on` exceed
-    everything credited to the payer (credits settle the oldest charges first; charges still in their
-    grace do not count yet). A couple of dozen periods a year are read, never the members."""
-    settled = Period.objects.filter(plan_id=payer.plan_id, status=PeriodStatus.SETTLED).select_related("plan")
-    past_grace = [p.pk for p in settled if grace_last_day(plan=p.plan, charge_date=p.charge_date) < on]
-    if not past_grace:
-        return False
-    charges = Charge.objects.filter(payer=payer)
-    owed_past_grace = charges.filter(period_id__in=past_grace).aggregate(total=Sum("amount_fen"))["total"] or 0
-    charged = charges.aggregate(total=Sum("amount_fen"))["total"] or 0
-    credited = payer_balance(payer=payer) + charged
-    return bool(owed_past_grace > credited)
+    """What settlement removes a household for: a charge still unpaid after its grace (credits settle the
+    oldest charges first) — the household page's own statement, `overdue`."""
+    return payer_statement(payer=payer, on=on).overdue
 
 
 def found_false_declaration(*, user: User, person_id: int) -> bool:

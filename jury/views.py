@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -35,6 +35,7 @@ from jury.selectors import (
 from jury.services import appeal_file, juror_take_test, vote_cast
 from members.errors import DomainError
 from members.models import Plan, User
+from settlement.selectors import plan_for_public
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -42,11 +43,8 @@ class AuthenticatedRequest(HttpRequest):
 
 
 def _plan() -> Plan:
-    """The plan the product runs (the first active one); none yet is a 404, not a server error."""
-    plan = Plan.objects.filter(is_active=True).order_by("id").first()
-    if plan is None:
-        raise Http404
-    return plan
+    """The plan the product runs; none yet is a 404, not a server error."""
+    return plan_for_public()
 
 
 def _eligibility(request: AuthenticatedRequest, plan: Plan) -> Eligibility:

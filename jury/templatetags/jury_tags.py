@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Claim
-from claims.services import NOT_APPEALABLE_REASONS
+from claims.services import claim_appeal_refusal
 from jury.forms import AppealForm
 from jury.models import Appeal, AppealOutcome
 from jury.selectors import appeal_results_for_claims, appeal_window_last_day, jury_rules_for
@@ -23,13 +23,14 @@ register = template.Library()
 def appeal_panel(context: template.Context, claim: Claim) -> dict[str, Any]:
     """The claim's appeal: the form while the claimant may appeal, else its state and, once closed, the votes."""
     appeal = Appeal.objects.filter(claim=claim).first()
-    last_day = appeal_window_last_day(claim=claim, rules=jury_rules_for(plan=claim.member.plan))
+    rules = jury_rules_for(plan=claim.member.plan)
+    last_day = appeal_window_last_day(claim=claim, rules=rules)
+    # The service's own rules, so the form is offered exactly when the appeal would be accepted.
+    # (Only a rejected claim can be: other claim pages ask nothing more.)
     can_appeal = (
         appeal is None
         and last_day is not None
-        and timezone.localdate() <= last_day
-        and claim.rejection_reason not in NOT_APPEALABLE_REASONS
-        and not any(t.action == "appeal" for t in claim.transitions.all())
+        and claim_appeal_refusal(claim=claim, window_days=rules.appeal_window_days, on=timezone.localdate()) is None
     )
     return {
         "claim": claim,

@@ -21,7 +21,7 @@ from django.utils.html import escape
 from claims.models import Claim, ClaimStatus
 from jury.models import Appeal, AppealStatus, Juror, Vote
 from jury.services import appeal_close
-from members.models import Plan, User
+from members.models import Membership, MembershipStatus, Plan, User
 from settlement.models import Period
 from settlement.services import period_jobs_run
 from tests.claims.conftest import DECISION_DAY, PDF_BYTES, on_day
@@ -209,6 +209,15 @@ def test_the_claim_page_offers_the_appeal_within_30_days(rejected: Claim, alice:
 
 def test_the_claim_page_offers_no_appeal_on_the_31st_day(rejected: Claim, alice: User) -> None:
     with on_day(DECISION_DAY + timedelta(days=31)):
+        html = client_for(alice).get(reverse("claims:detail", args=[rejected.pk])).content.decode()
+    assert reverse("jury:appeal", args=[rejected.pk]) not in html
+
+
+def test_the_claim_page_offers_no_appeal_the_service_would_refuse(rejected: Claim, alice: User) -> None:
+    """The person was paid out since (a payout is once per person): the appeal would be refused, so the
+    page does not offer it, whatever the window says."""
+    Membership.objects.filter(pk=rejected.member_id).update(status=MembershipStatus.PAID_OUT)
+    with on_day(DECISION_DAY + timedelta(days=3)):
         html = client_for(alice).get(reverse("claims:detail", args=[rejected.pk])).content.decode()
     assert reverse("jury:appeal", args=[rejected.pk]) not in html
 
