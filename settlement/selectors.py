@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import (
@@ -511,9 +516,6 @@ def household_charges_in(*, payer_ids: list[int], periods: list[Period]) -> list
 
 def periods_claims_first(*, periods: list[Period], count: int) -> dict[int, list[Claim]]:
     """The first `count` claims of each period's batch, in one query however many claims a period has."""
-    from django.db.models import Window
-    from django.db.models.functions import RowNumber
-
     ranked = (
         Claim.objects.filter(notice_id__in=[p.pk for p in periods], status__in=PERIOD_CLAIM_STATUSES)
         .annotate(rank=Window(RowNumber(), partition_by=[F("notice_id")], order_by=F("pk").asc()))
@@ -571,17 +573,20 @@ class PeriodExpected:
         return self.charge_for(charged_in_year_fen=charged_in_year_fen) < self.most_fen
 
 
-# The sharers of a period in notice are fixed by dates at 00:00 on its notice day: counted once with the
-# split's own statement and kept for a while, so a page view never counts the whole membership.
+# The sharers of a period in notice are fixed by dates at 00:00 on its notice day: the nightly member
+# count of that day has them (MemberCount.covered, as the admin dashboard reads them); only without that
+# row are they counted with the split's own statement, once, and kept for a while, so a page view does
+# not count the whole membership.
 EXPECTED_SHARERS_SECONDS = 15 * 60
 _ONE_CHUNK = 2**62
 
 
 def period_expected_sharers(*, period: Period) -> int:
-    from django.core.cache import cache
-
     from settlement import sql
 
+    counted = MemberCount.objects.filter(plan_id=period.plan_id, day=period.notice_date).first()
+    if counted is not None:
+        return counted.covered
     # created_at makes the key unique to this period row, even where ids are reused (a test database).
     key = f"settlement:expected-sharers:{period.pk}:{period.notice_date}:{period.created_at.timestamp()}"
     sharers = cache.get(key)
@@ -599,8 +604,6 @@ def periods_expected(*, periods: list[Period]) -> dict[int, PeriodExpected]:
     period_expected_sharers. The result is an estimate only in that a claim objected to before the
     charge day leaves the batch (and lowers the figures).
     """
-    from settlement.split import period_figures
-
     open_ids = [p.pk for p in periods if p.status not in FIGURES_FIXED]
     payouts: dict[int, list[int]] = {pk: [] for pk in open_ids}
     if open_ids:
@@ -767,20 +770,44 @@ class TransparencyFigures:
     conditions: list[ConditionTotal]  # most paid first
 
 
+_Kept = TypeVar("_Kept")
+
+
+def _shape(*classes: type) -> str:
+    """A short digest of the dataclasses' names and fields: part of a cache key, so that a release that
+    changes what is kept never reads an older release's entries."""
+    described = ";".join(f"{c.__qualname__}({','.join(f.name for f in dataclass_fields(c))})" for c in classes)
+    return hashlib.sha256(described.encode()).hexdigest()[:12]
+
+
+def _kept(key: str, build: Callable[[], _Kept], seconds: int) -> _Kept:
+    """A computed value kept in the cache; an entry that no longer unpickles is read as a miss."""
+    try:
+        found: _Kept | None = cache.get(key)
+    except (AttributeError, ImportError, TypeError, ValueError, pickle.UnpicklingError):
+        found = None
+    if found is None:
+        found = build()
+        cache.set(key, found, seconds)
+    return found
+
+
+_TRANSPARENCY_SHAPE = _shape(TransparencyFigures, PeriodPoint, MemberCountPoint, AgeBand, ConditionTotal)
+
+
 def transparency_figures(*, plan: Plan) -> TransparencyFigures:
     """The public charts' figures, kept in the cache for ten minutes: they change once a day at most, and a
     popular page should not run its aggregates over the claims for every visitor."""
-    key = f"settlement:transparency:{plan.pk}"
-    figures: TransparencyFigures | None = cache.get(key)
-    if figures is None:
-        figures = TransparencyFigures(
+    return _kept(
+        f"settlement:transparency:{plan.pk}:{_TRANSPARENCY_SHAPE}",
+        lambda: TransparencyFigures(
             periods=settled_periods_charted(plan=plan),
             member_counts=member_counts_over_time(plan=plan),
             age_bands=payouts_by_age_band(plan=plan),
             conditions=payouts_by_condition(plan=plan),
-        )
-        cache.set(key, figures, TRANSPARENCY_CACHE_SECONDS)
-    return figures
+        ),
+        TRANSPARENCY_CACHE_SECONDS,
+    )
 
 
 def settled_periods_charted(*, plan: Plan, most: int = PERIODS_CHARTED) -> list[PeriodPoint]:
@@ -1057,13 +1084,13 @@ class LedgerChecks:
 def ledger_checks() -> LedgerChecks:
     """The ledger's invariants for the dashboard, kept five minutes: the sub-ledger's total reads every
     charge row, which at scale takes long enough that a page should not run it on every load."""
-    checks: LedgerChecks | None = cache.get("settlement:ledger-checks")
-    if checks is None:
-        checks = LedgerChecks(
+    return _kept(
+        f"settlement:ledger-checks:{_shape(LedgerChecks)}",
+        lambda: LedgerChecks(
             unbalanced_entries=ledger_unbalanced_entries(),
             receivable_fen=account_balance(account=Account.MEMBERS_RECEIVABLE),
             receivable_matches=members_receivable_matches_subledger(),
             checked_at=timezone.now(),
-        )
-        cache.set("settlement:ledger-checks", checks, LEDGER_CHECKS_CACHE_SECONDS)
-    return checks
+        ),
+        LEDGER_CHECKS_CACHE_SECONDS,
+    )

@@ -78,16 +78,16 @@ def period_open(*, plan: Plan, on: date, by: User | None = None) -> Period | Non
     notice = notices_publish(plan=plan, on=on, by=by)
     if notice is None:
         return None
-    opened_before = Period.objects.filter(notice=notice).exists()
-    period = _period_for_notice(notice)
-    if not opened_before:
-        # The charge is published once, when the period first opens: a second run tells nobody again.
+    period, created = _period_for_notice(notice)
+    if created:
+        # The charge is published once, when the period first opens: a second run, even one at the same
+        # moment (get_or_create creates the row once), tells nobody again.
         period_opened_send(period_id=period.pk)
     return period
 
 
-def _period_for_notice(notice: Notice) -> Period:
-    period, _created = Period.objects.get_or_create(
+def _period_for_notice(notice: Notice) -> tuple[Period, bool]:
+    return Period.objects.get_or_create(
         notice=notice,
         defaults={
             "plan_id": notice.plan_id,
@@ -96,7 +96,6 @@ def _period_for_notice(notice: Notice) -> Period:
             "status": PeriodStatus.IN_NOTICE,
         },
     )
-    return period
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def period_jobs_run(*, on: date, chunk_size: int | None = None) -> JobsRun:
     due = periods_due(on=on)
     opened = [p.pk for p in (period_open(plan=plan, on=on) for plan in due.notice_plans) if p is not None]
     settling = [
-        period_settle_start(period=_period_for_notice(notice), chunk_size=chunk_size).pk
+        period_settle_start(period=_period_for_notice(notice)[0], chunk_size=chunk_size).pk
         for notice in due.charge_notices
     ]
     resumed = [period_settle_start(period=period).pk for period in due.unfinished]

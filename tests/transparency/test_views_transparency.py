@@ -4,6 +4,7 @@ table, figures from set-based reads, and the same few queries however many perio
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.urls import reverse
 from claims.models import Claim
 from members.models import Plan
 from settlement.models import Period
-from settlement.selectors import transparency_figures
+from settlement.selectors import _shape, transparency_figures
 from settlement.services import member_counts_record
 from tests.settlement.conftest import add_members, period_with_claims, settle_now
 
@@ -138,3 +139,20 @@ def test_the_figures_are_read_once_then_kept(
     visitor.get(TRANSPARENCY)
     with django_assert_max_num_queries(2):  # the plan (and the page header's plan name): the figures are kept
         assert visitor.get(TRANSPARENCY).status_code == 200
+
+
+def test_the_cached_figures_key_names_the_shape_of_what_is_kept() -> None:
+    """A release that adds a field to a kept dataclass reads its own cache entries, not older ones."""
+
+    @dataclass(frozen=True)
+    class Before:
+        a: int
+
+    @dataclass(frozen=True)
+    class After:
+        a: int
+        b: int
+
+    After.__qualname__ = Before.__qualname__
+    assert _shape(Before) != _shape(After)
+    assert _shape(Before) == _shape(Before) and len(_shape(Before)) == 12
