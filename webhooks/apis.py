@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mutualaid.api.auth import partner_of
+from mutualaid.api.fields import StrictCharField, StrictChoiceField
 from mutualaid.api.idempotency import idempotent
 from mutualaid.api.pagination import page_of, paginated
 from mutualaid.api.schema import IDEMPOTENCY_PARAMETER, PageParameters, error_responses
@@ -56,15 +57,15 @@ class WebhooksApi(APIView):
     """GET: the partner's endpoints; POST: register one (the answer holds its signing secret, once)."""
 
     class InputSerializer(serializers.Serializer[Any]):
-        url = serializers.CharField(max_length=500, help_text="https:// URL that receives the events.")
+        url = StrictCharField(max_length=500, help_text="https:// URL that receives the events.")
         kinds = serializers.ListField(
-            child=serializers.ChoiceField(choices=SUBSCRIBABLE_KINDS),
+            child=StrictChoiceField(choices=SUBSCRIBABLE_KINDS),
             required=False,
             allow_empty=False,
             max_length=len(SUBSCRIBABLE_KINDS),
             help_text="The event kinds to receive; all of them when left out.",
         )
-        description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
     class CreatedSerializer(EndpointSerializer):
         secret = serializers.CharField(

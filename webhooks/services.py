@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce, JSONObject
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -203,6 +204,9 @@ def ping_create(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
             partner_id=endpoint.partner_id, kind=EventKind.PING, payload={"endpoint": endpoint.pk}
         )
         ids = _deliveries_for([event.pk], [endpoint])
+        if not ids:
+            # Disabled between the partner's look-up and this insert: no delivery was made for it.
+            raise Http404
         _deliver(ids)
     return WebhookDelivery.objects.select_related("event").get(pk=ids[0])
 
@@ -369,27 +373,25 @@ def deliveries_retry_now(*, delivery_ids: Sequence[int]) -> int:
 
     A delivered one is never sent again. Returns how many were queued.
     """
-    from webhooks.tasks import deliver
-
     with transaction.atomic():
         ids = list(
             WebhookDelivery.objects.filter(pk__in=list(delivery_ids), endpoint__active=True)
             .exclude(status=DeliveryStatus.DELIVERED)
             .values_list("pk", flat=True)
         )
-        now = timezone.now()
-        for delivery_id in ids:
-            # A failed delivery gets one more attempt: its count goes back to one below the last.
-            WebhookDelivery.objects.filter(pk=delivery_id).update(
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=now,
-                queued_at=now,
-                locked_until=None,
-                attempts=Case(
-                    When(attempts__gt=MAX_ATTEMPTS - 1, then=Value(MAX_ATTEMPTS - 1)),
-                    default=F("attempts"),
-                    output_field=PositiveSmallIntegerField(),
-                ),
-            )
-            transaction.on_commit(partial(deliver.delay, delivery_id))
+        # One statement for all of them; a failed delivery gets one more attempt: its count goes back to
+        # one below the last.
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now(),
+            queued_at=None,  # due for the sweep at once; a handful get their own task below
+            locked_until=None,
+            attempts=Case(
+                When(attempts__gt=MAX_ATTEMPTS - 1, then=Value(MAX_ATTEMPTS - 1)),
+                default=F("attempts"),
+                output_field=PositiveSmallIntegerField(),
+            ),
+        )
+        # Queued as new deliveries are: a task each for a handful, the sweep for more.
+        _deliver(ids)
     return len(ids)

@@ -78,6 +78,9 @@ def test_the_same_idempotency_key_registers_one_endpoint(acme_api: APIClient, re
         ({"url": "http://127.0.0.1:8000/hook", "kinds": []}, "kinds"),
         ({}, "url"),
         ({"url": "https://" + "a" * 600 + ".example.com/"}, "url"),
+        ({"url": 123}, "url"),  # JSON types as the schema says: a number is not quietly made text
+        ({"url": "http://127.0.0.1:8000/hook", "description": 5}, "description"),
+        ({"url": "http://127.0.0.1:8000/hook", "kinds": [1]}, "kinds.0"),
     ],
 )
 def test_it_refuses_a_bad_registration_with_400(acme_api: APIClient, body: dict[str, Any], field: str) -> None:
