@@ -15,17 +15,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.bulk import Enrolment, memberships_enrol_bulk, unknown_payer_ref
+from members.bulk import Enrolment, enrol_one, memberships_enrol_bulk
 from members.errors import DomainError
-from members.models import Membership, MembershipStatus, Partner, Plan, Relationship, Sex
+from members.models import Membership, MembershipStatus, Partner, Relationship, Sex
 from members.selectors import (
     membership_coverage_fen,
     membership_for_partner,
-    membership_for_partner_ref,
     memberships_for_partner,
     plan_get_default,
 )
-from members.services import membership_enrol, membership_exit
+from members.services import membership_exit
 from mutualaid.api.auth import partner_of
 from mutualaid.api.errors import domain_error_body, validation_error_body
 from mutualaid.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
@@ -135,35 +134,19 @@ class EnrolmentSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-def _enrol(*, partner: Partner, plan: Plan, data: dict[str, Any]) -> Membership:
-    payer = None
-    if data["payer"] is not None:
-        try:
-            payer = membership_for_partner(partner=partner, membership_id=data["payer"])
-        except Http404 as exc:
-            raise DomainError(_("None of your members has this id."), field="payer") from exc
-    elif data["payer_ref"]:
-        try:
-            payer = membership_for_partner_ref(partner=partner, external_ref=data["payer_ref"])
-        except Http404 as exc:
-            raise unknown_payer_ref() from exc
-    return membership_enrol(
-        plan=plan,
+def enrolment_of(data: dict[str, Any]) -> Enrolment:
+    """A checked enrolment body (EnrolmentSerializer) as the enrolment services take it."""
+    return Enrolment(
         name=data["name"],
         id_number=data["id_number"],
         health_answers=data["health_declaration"],
         relationship=data["relationship"],
-        payer=payer,
+        payer_id=data["payer"],
+        payer_ref=data["payer_ref"],
         phone=data["phone"],
         attested_score=data["credit_score"],
         external_ref=data["external_ref"],
-        partner=partner,
     )
-
-
-def _plan() -> Plan:
-    # Coverage is shown from the tiers each process keeps (members.selectors.plan_payout_tiers).
-    return plan_get_default()
 
 
 MemberAnnotation = Callable[[QuerySet[Membership]], QuerySet[Membership]]
@@ -253,7 +236,7 @@ class MembersApi(MemberApi):
         body = EnrolmentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         partner = partner_of(request)
-        membership = _enrol(partner=partner, plan=_plan(), data=body.validated_data)
+        membership = enrol_one(plan=plan_get_default(), partner=partner, item=enrolment_of(body.validated_data))
         return Response(MemberSerializer(self.member(partner, membership.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -284,7 +267,7 @@ class MembersBulkApi(MemberApi):
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        partner, plan = partner_of(request), _plan()
+        partner, plan = partner_of(request), plan_get_default()
         # One serializer checks every item: building its fields costs more than checking one item.
         parser = EnrolmentSerializer()
         parsed = [self._parse(parser, item) for item in body.validated_data["members"]]
@@ -297,7 +280,7 @@ class MembersBulkApi(MemberApi):
         if self.annotate is not None and enrolled:
             # What other apps add to a member (the balance), read in one query for every member enrolled;
             # the rest of the member object is already in hand (person and plan come with the outcome).
-            added = self.members(Membership.objects.filter(partner=partner, pk__in=[m.pk for m in enrolled]))
+            added = self.annotate(Membership.objects.filter(partner=partner, pk__in=[m.pk for m in enrolled]))
             balances = dict(added.values_list("pk", "balance_fen"))  # type: ignore[misc]  # an annotation
             for membership in enrolled:
                 membership.balance_fen = balances[membership.pk]  # type: ignore[attr-defined]
@@ -319,17 +302,7 @@ class MembersBulkApi(MemberApi):
             data = parser.run_validation(item)
         except serializers.ValidationError as exc:
             return {"status": 400, "error": validation_error_body(exc.detail)["error"]}
-        return Enrolment(
-            name=data["name"],
-            id_number=data["id_number"],
-            health_answers=data["health_declaration"],
-            relationship=data["relationship"],
-            payer_id=data["payer"],
-            payer_ref=data["payer_ref"],
-            phone=data["phone"],
-            attested_score=data["credit_score"],
-            external_ref=data["external_ref"],
-        )
+        return enrolment_of(data)
 
 
 class MemberDetailApi(MemberApi):

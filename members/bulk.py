@@ -129,13 +129,15 @@ def memberships_enrol_one_by_one(
     outcomes: list[BulkOutcome] = []
     for item in items:
         try:
-            outcomes.append(_enrol_one(plan=plan, partner=partner, item=item, on=on))
+            outcomes.append(enrol_one(plan=plan, partner=partner, item=item, on=on))
         except DomainError as exc:
             outcomes.append(exc)
     return outcomes
 
 
-def _enrol_one(*, plan: Plan, partner: Partner, item: Enrolment, on: date | None) -> Membership:
+def enrol_one(*, plan: Plan, partner: Partner, item: Enrolment, on: date | None = None) -> Membership:
+    """One enrolment as the single endpoint makes it: the payer found by id or by the partner's
+    reference among the partner's live members, then `membership_enrol`."""
     payer = None
     if item.payer_id is not None:
         try:
@@ -301,7 +303,7 @@ def _read(
         "external_ref", flat=True
     )
     # Only people who pay for themselves are credit-checked.
-    own_payers = sorted({h for h, i in zip(hashes, items, strict=True) if h is not None and i.payer_id is None})
+    own_payers = sorted({h for h, i in zip(hashes, items, strict=True) if h is not None and not i.names_payer})
     credit_records = CreditRecord.objects.filter(id_number_hash__in=own_payers)
     return _Batch(
         payers=payers_by_id,

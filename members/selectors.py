@@ -128,11 +128,12 @@ def _key_to_cache(api_key: PartnerAPIKey) -> dict[str, dict[str, object]]:
 
 def _key_from_cache(value: object) -> PartnerAPIKey | None:
     """The instances rebuilt as the database would give them; None (read the database) for anything else."""
+    if not isinstance(value, dict):
+        return None
     try:
-        assert isinstance(value, dict)
         api_key = PartnerAPIKey(**value["key"])
         partner = Partner(**value["partner"])
-    except (AssertionError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return None
     for instance in (api_key, partner):
         instance._state.adding, instance._state.db = False, "default"

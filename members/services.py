@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -602,10 +604,6 @@ def _bulk_transition(
 def account_notifications_set(*, account: User, email: str, enabled: bool, language: str) -> User:
     """A member's e-mail address for notifications (optional: members sign up with a phone), on or off,
     and the language they are written in."""
-    from django.conf import settings
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
     email = _check_text(email, field="email", max_length=User._meta.get_field("email").max_length or 254)
     if email:
         try:

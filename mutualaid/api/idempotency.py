@@ -44,6 +44,9 @@ def idempotent(handler: Handler) -> Handler:
             return handler(view, request, *args, **kwargs)
         if len(key) > _KEY_MAX:
             raise exceptions.ValidationError({"Idempotency-Key": [_("Use at most %d characters.") % _KEY_MAX]})
+        if not key.isprintable():
+            # A NUL or another control character cannot be stored (PostgreSQL refuses NUL in text).
+            raise exceptions.ValidationError({"Idempotency-Key": [_("Use printable characters only.")]})
         partner = partner_of(request)
         fingerprint = request_fingerprint(request)
         with transaction.atomic():

@@ -33,6 +33,13 @@ class PagePagination(PageNumberPagination):
             )
         return min(int(raw), self.max_page_size)
 
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> Any:
+        """A page that is not a whole number from 1 is refused (400); a page past the last stays a 404."""
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and (not raw.isascii() or not raw.isdigit() or int(raw) < 1):
+            raise exceptions.ValidationError({self.page_query_param: [_("Give a whole number from 1.")]})
+        return super().paginate_queryset(queryset, request, view=view)
+
 
 def paginated(
     *,

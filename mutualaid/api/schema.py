@@ -67,9 +67,15 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 
 _ERROR_MEANINGS = {
-    400: "`invalid`: malformed input; `fields` names each field at fault. `not_a_payer`: a payment from a dependant.",
+    400: (
+        "`invalid`: malformed input, or an enrolment's payer or a claim's member that is none of yours; `fields` "
+        "names each field at fault. `not_a_payer`: a payment from a dependant."
+    ),
     401: "`not_authenticated`: no API key, or a bad one.",
-    404: "`not_found`: no such object, or another partner's (in the path, or in the body: then `fields` says where).",
+    404: (
+        "`not_found`: no such object, or another partner's (in the path, or a payment's payer in the body: then "
+        "`fields` says where)."
+    ),
     409: (
         "A conflict: `idempotency_conflict`, `has_dependants`, `conflict`, `invalid_transition`, "
         "`payment_reference_conflict` (the reference was recorded for another payer or amount)."

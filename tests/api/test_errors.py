@@ -9,14 +9,14 @@ from unittest import mock
 from django.db import IntegrityError
 from rest_framework.settings import api_settings
 
-from members import apis
+from members import bulk
 from tests.api.conftest import Caller, error_code
 
 Body = Callable[..., dict[str, Any]]
 
 
 def test_a_database_conflict_is_409_never_500(acme: Caller, body: Body) -> None:
-    with mock.patch.object(apis, "membership_enrol", side_effect=IntegrityError("duplicate key")):
+    with mock.patch.object(bulk, "membership_enrol", side_effect=IntegrityError("duplicate key")):
         response = acme.post("/api/v1/members/", body(1))
     assert response.status_code == 409
     assert error_code(response) == "conflict"

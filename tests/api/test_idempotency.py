@@ -90,6 +90,12 @@ def test_a_key_longer_than_255_characters_is_400(acme: Caller, body: Body) -> No
     assert "Idempotency-Key" in response.json()["error"]["fields"]
 
 
+def test_a_key_with_a_control_character_is_400(acme: Caller, body: Body) -> None:
+    response = acme.post("/api/v1/members/", body(1), HTTP_IDEMPOTENCY_KEY="a\x00b")
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_twenty_identical_requests_at_once_create_one_member(acme: Caller, body: Body) -> None:

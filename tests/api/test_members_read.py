@@ -91,6 +91,13 @@ def test_it_pages_the_list_and_caps_the_page_size(acme: Caller, plan: Plan) -> N
     assert len(acme.get("/api/v1/members/").json()["results"]) == 50
 
 
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "１"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400(acme: Caller, page: str) -> None:
+    response = acme.get("/api/v1/members/", {"page": page})
+    assert response.status_code == 400
+    assert error_code(response) == "invalid" and list(response.json()["error"]["fields"]) == ["page"]
+
+
 def test_a_page_past_the_end_is_404(acme: Caller) -> None:
     response = acme.get("/api/v1/members/", {"page": 9})
     assert response.status_code == 404
